@@ -1,0 +1,393 @@
+"""``create_object``: one function becomes a program that runs as a tool or as a component."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any, Callable, NoReturn
+
+from . import log as _log
+from ._arguments import RUNTIME_FLAGS, UsageError, split_arguments
+from .lifecycle import Aborted, Cannot, Completed, Faulted, Maybe, SelectTimer, Stop
+from .log import USER_LOG
+from .point import ROOT, Address, Threaded, _register
+
+__all__ = ["command_variables", "create_object", "program_name"]
+
+EXIT_USAGE = 2
+_variables: Any = None
+_program = ""
+
+
+def command_variables() -> Any:
+    """The program's variables: the factory variables with any ``--name=value`` applied."""
+    return _variables
+
+
+def program_name() -> str:
+    return _program
+
+
+class _Failure(Exception):
+    def __init__(self, text: str, status: int) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+def _fail(text: str, status: int = EXIT_USAGE) -> NoReturn:
+    raise _Failure(text, status)
+
+
+# --- typed values ------------------------------------------------------------------------------
+
+
+def _schema_of(value: Any) -> dict:
+    from .codec import register_class
+
+    cls = type(value)
+    art = cls.__dict__.get("__art__")
+    if art is None or art.schema is None:
+        register_class(cls)
+        art = cls.__dict__["__art__"]
+    return art.schema or {}
+
+
+def _apply(value: Any, given: dict[str, str], what: str) -> tuple[Any, dict[str, str]]:
+    """Set the members of ``value`` named in ``given``; returns the value and what was not used."""
+    if value is None or not given:
+        return value, given
+    from .codec import CodecError, parse_argument
+
+    schema = _schema_of(value)
+    changes = {}
+    rest = {}
+    for name, text in given.items():
+        if name not in schema:
+            rest[name] = text
+            continue
+        try:
+            changes[name] = parse_argument(text, schema[name])
+        except CodecError as e:
+            _fail(f'{what} "--{name}": {e}')
+    if changes:
+        import msgspec
+
+        if isinstance(value, msgspec.Struct):
+            value = msgspec.structs.replace(value, **changes)
+        else:
+            for name, v in changes.items():
+                setattr(value, name, v)
+    return value, rest
+
+
+def _read_typed(path: str, example: Any) -> Any:
+    from .codec import CodecError, decode
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        _fail(f"cannot read {path} ({e.strerror})")
+    try:
+        return decode(data, type(example), source=path)
+    except CodecError as e:
+        _fail(str(e))
+
+
+def _read_stdin(example: Any) -> Any:
+    """Input from a pipe or file on stdin; an empty, closed or terminal stdin means None."""
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return None
+        data = sys.stdin.buffer.read()
+    except (OSError, ValueError):
+        return None
+    if not data.strip():
+        return None
+    from .codec import CodecError, decode
+
+    try:
+        return decode(data, type(example), source="stdin")
+    except CodecError as e:
+        _fail(str(e))
+
+
+def _print_value(value: Any, example: Any) -> None:
+    from .codec import encode
+
+    if example is None:
+        data = b'{\n    "value": null\n}'
+    else:
+        data = encode(value, type(example), pretty=True)
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.flush()
+
+
+def _config_path(name: str) -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "ansar", name, "settings.json")
+
+
+def _help(name: str, settings: Any, variables: Any) -> str:
+    lines = [f"usage: {name} [--<setting>=<value> ...]", ""]
+    for title, value in (("settings", settings), ("variables", variables)):
+        if value is None:
+            continue
+        lines.append(f"{title}:")
+        for field, t in _schema_of(value).items():
+            default = getattr(value, field, None)
+            lines.append(f"  --{field}=<{type(t).__name__}>  (default {default!r})")
+        lines.append("")
+    lines.append("runtime flags:")
+    for flag, text in RUNTIME_FLAGS.items():
+        if flag not in ("call-signature", "point-of-origin"):
+            lines.append(f"  --{flag:<16} {text}")
+    return "\n".join(lines)
+
+
+# --- component mode -------------------------------------------------------------------------------
+
+
+def _hold_role_lock(context: Any) -> Any:
+    """Take the role's lock (held for the life of the process) and record our pid beside it."""
+    from filelock import FileLock, Timeout
+
+    lock_path = context.lock_path()
+    os.makedirs(os.path.dirname(lock_path), mode=0o700, exist_ok=True)
+    lock = FileLock(lock_path)
+    pid_path = lock_path[: -len(".lock")] + ".pid"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            with open(pid_path) as f:
+                pid = f.read().strip()
+        except OSError:
+            pid = "?"
+        _fail(f'role "{context.role_name}" already running as - {pid}', 1)
+    from ._atomic import write_atomic
+
+    write_atomic(pid_path, f"{os.getpid()}\n".encode())
+    return lock
+
+
+def _die_with_parent() -> None:
+    """Under ar.Process, end with the parent (Linux): a killed parent leaves no orphans."""
+    expected = os.environ.pop("ANSAR_PARENT_PID", None)
+    if expected is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1 and expected != "1":
+        os._exit(1)  # the parent died before we could ask to follow it
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+
+def _positional(main: Callable, settings: Any, input: Any) -> tuple:
+    code = getattr(main, "__code__", None)
+    if code is None:
+        return ()
+    room = code.co_argcount - 1
+    if code.co_flags & 0x04:  # *args
+        room = 2
+    return (settings, input)[: max(0, min(room, 2))]
+
+
+class _Driver(Threaded):
+    """The main thread's object: starts the main object, retries it, and passes on Stop."""
+
+    def __init__(self) -> None:
+        Threaded.__init__(self, "start_vector")
+        self.stops = 0
+
+    def run_main(self, main: Callable, args: tuple, retry: Any) -> Any:
+        from .retry import intervals
+
+        delays = intervals(retry) if retry is not None else None
+        while True:
+            child = self.create(main, *args)
+            value = self._wait(child)
+            if delays is None or self.stops:
+                return value
+            if isinstance(value, Maybe):
+                delay = next(delays, None)
+                if delay is None:
+                    return Faulted(condition="no success after retries", explanation="retry property exhausted")
+                self.console(f"Pausing for {delay:.6f} seconds")
+                m = self.select(Stop, seconds=delay)
+                if isinstance(m, SelectTimer):
+                    continue
+                return Aborted()
+            return value
+
+    def _wait(self, child: Address) -> Any:
+        while True:
+            m = self.select(Completed, Stop)
+            if isinstance(m, Stop):
+                self.stops += 1
+                self.send(Stop(), child)
+                continue
+            if self.return_address == child:
+                return m.value
+
+
+def _exit_status(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0 if value else 1
+    if isinstance(value, int):
+        return value & 0xFF
+    if isinstance(value, Faulted):
+        return value.exit_code if value.exit_code else 1
+    if isinstance(value, (Aborted, Cannot, Maybe)):
+        return 1
+    return 0
+
+
+def create_object(
+    main: Callable[..., Any],
+    factory_settings: Any = None,
+    factory_input: Any = None,
+    factory_variables: Any = None,
+    **unused: Any,
+) -> NoReturn:
+    """Run ``main`` as this program's main object and exit with its result.
+
+    Settings and input are passed positionally as far as ``main``'s signature has room.
+    """
+    global _variables, _program
+    name = os.path.basename(sys.argv[0]) or "program"
+    if name.endswith(".py"):
+        name = name[:-3]
+    _program = name
+    try:
+        status = _create_object(name, main, factory_settings, factory_input, factory_variables)
+    except _Failure as e:
+        sys.stderr.write(f"{name}: {e}\n")
+        status = e.status
+    except KeyboardInterrupt:
+        status = 130
+    finally:
+        from . import processing
+
+        processing.stop_all()
+    sys.stdout.flush()
+    sys.exit(status)
+
+
+def _create_object(name: str, main: Callable, settings: Any, input: Any, variables: Any) -> int:
+    global _variables
+    try:
+        args = split_arguments(sys.argv[1:])
+    except UsageError as e:
+        _fail(str(e))
+    flags = args.flags
+    if args.words:
+        _fail(f'unexpected word "{args.words[0]}" (settings are given as --<name>=<value>)')
+    if "help" in flags:
+        sys.stdout.write(_help(name, settings, variables) + "\n")
+        return 0
+    level = flags.get("debug-level")
+    if level is not None:
+        try:
+            _log.set_log_level(USER_LOG[level.upper()])
+        except KeyError:
+            _fail(f'--debug-level "{level}" (expected one of {", ".join(USER_LOG.__members__)})')
+
+    context = None
+    home_path, role_name = flags.get("home-path"), flags.get("role-name")
+    if home_path or role_name:
+        if not (home_path and role_name):
+            _fail("component mode needs both --home-path and --role-name")
+        from ._role import HomeError, open_role
+
+        try:
+            context = open_role(home_path, role_name)
+        except HomeError as e:
+            _fail(str(e), 1)
+
+    # Settings: a file named here, else the role's, else the tool's stored ones, else the factory's.
+    settings_path = flags.get("settings-file")
+    if settings_path is None and context is not None:
+        settings_path = context.settings_path() if os.path.exists(context.settings_path()) else None
+    elif settings_path is None and settings is not None and "store-settings" not in flags:
+        stored = _config_path(name)
+        settings_path = stored if os.path.exists(stored) else None
+    if settings_path is not None and settings is not None:
+        loaded = _read_typed(settings_path, settings)
+        settings = loaded if loaded is not None else settings
+    settings, rest = _apply(settings, args.settings, "setting")
+    variables, rest = _apply(variables, rest, "variable")
+    if rest:
+        known = sorted(_schema_of(settings)) if settings is not None else []
+        expected = f" (expected one of: {', '.join(known)})" if known else " (this program has no settings)"
+        _fail(f'unknown setting "--{next(iter(rest))}"{expected}')
+    _variables = variables
+
+    if "store-settings" in flags:
+        if settings is None:
+            _fail("this program has no settings to store")
+        from ._atomic import write_atomic
+        from .codec import encode
+
+        path = _config_path(name)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_atomic(path, encode(settings, type(settings), pretty=True) + b"\n")
+        return 0
+    if "dump-settings" in flags:
+        _print_value(settings, settings)
+        return 0
+
+    # Input: a file named here, else stdin, else the role's, else the factory's.
+    if input is not None:
+        input_path = flags.get("input-file")
+        given = _read_typed(input_path, input) if input_path is not None else _read_stdin(input)
+        if given is None and context is not None and os.path.exists(context.input_path()):
+            given = _read_typed(context.input_path(), input)
+        input = given if given is not None else input
+    elif "input-file" in flags:
+        _fail("this program takes no input")
+    if "dump-input" in flags:
+        _print_value(input, input)
+        return 0
+
+    retry = None
+    if context is not None:
+        _die_with_parent()
+        lock = _hold_role_lock(context)  # noqa: F841 - held until the process ends
+        from .storage import set_folders
+
+        set_folders(context.model_path(), context.resource_path(), context.tmp_path())
+        retry = context.role.retry if context.role is not None else None
+    else:
+        _die_with_parent()
+
+    driver = _Driver()
+    _register(driver, ROOT)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        driver._inbox.put((Stop(), ROOT))
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    value = driver.run_main(main, _positional(main, settings, input), retry)
+
+    if isinstance(value, Faulted):
+        sys.stderr.write(f"{name}: {value}\n")
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return _exit_status(value)
+    from .codec import CodecError, encode
+
+    try:
+        data = encode(value, pretty=True)
+    except CodecError as e:
+        _fail(f"cannot encode the result ({e})", 1)
+    sys.stdout.buffer.write(data + b"\n")
+    return _exit_status(value)

@@ -1,0 +1,107 @@
+"""Log records, the levels that pick which are shown, and where they go.
+
+A record is one line: ``<time> <marker> <<address>>name - text``. Markers: ``+`` created,
+``X`` destroyed, ``>`` sent, ``<`` received, ``^`` console, ``~`` trace, ``_`` debug,
+``?`` warning or fault, ``=`` failed test, ``(`` ``)`` process started and ended.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+import threading
+import time
+from typing import Optional, Protocol, TextIO
+
+import msgspec
+
+__all__ = [
+    "LogRecord", "LogSink", "StreamSink", "USER_LOG", "format_record", "log_level", "set_log_level",
+    "set_sink", "write",
+]
+
+
+class USER_LOG(enum.IntEnum):
+    """Ordered levels: a level shows its own records and every lower one."""
+
+    NONE = 0
+    FAULT = 1
+    WARNING = 2
+    CONSOLE = 3
+    OBJECT = 4
+    TRACE = 5
+    DEBUG = 6
+
+
+class LogRecord(msgspec.Struct, frozen=True):
+    """One logged event. ``stamp`` is seconds since the epoch (UTC)."""
+
+    stamp: float
+    marker: str
+    level: int
+    address: int
+    name: str
+    text: str
+
+
+class LogSink(Protocol):
+    """Where records go: stderr for tools and foreground runs, a role's storage in the background."""
+
+    def write(self, record: LogRecord) -> None: ...
+
+
+def format_time(stamp: float, local: bool = False) -> str:
+    """ISO 8601 to the millisecond, UTC unless ``local``."""
+    whole = int(stamp)
+    ms = int((stamp - whole) * 1000)
+    t = time.localtime(whole) if local else time.gmtime(whole)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03d" % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ms)
+
+
+def format_record(record: LogRecord, local: bool = False) -> str:
+    return f"{format_time(record.stamp, local)} {record.marker} <{record.address:08x}>{record.name} - {record.text}"
+
+
+class StreamSink:
+    """Writes formatted lines to a text stream (stderr by default), one write per line."""
+
+    def __init__(self, stream: Optional[TextIO] = None, local: bool = False) -> None:
+        self.stream = stream
+        self.local = local
+        self._lock = threading.RLock()  # re-entrant: a signal handler may log mid-write
+
+    def write(self, record: LogRecord) -> None:
+        line = format_record(record, self.local) + "\n"
+        stream = self.stream or sys.stderr
+        with self._lock:
+            try:
+                stream.write(line)
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # a closed or broken stderr must not take the program down
+
+
+_sink: LogSink = StreamSink()
+_level: int = USER_LOG.NONE
+
+
+def set_sink(sink: LogSink) -> LogSink:
+    """Send records to ``sink``; returns the previous sink."""
+    global _sink
+    previous, _sink = _sink, sink
+    return previous
+
+
+def set_log_level(level: int) -> None:
+    global _level
+    _level = int(level)
+
+
+def log_level() -> int:
+    return _level
+
+
+def write(level: int, marker: str, address: int, name: str, text: str) -> None:
+    """Record one event if ``level`` is shown."""
+    if level <= _level:
+        _sink.write(LogRecord(time.time(), marker, level, address, name, text))
