@@ -6,7 +6,7 @@ This is the runtime's read-only view of the home; ``ansar.home`` writes it. The 
     <home>/role/<role>.json     executable and properties (retry, storage)
     <home>/settings/<role>.json <home>/input/<role>.json
     <home>/model/<role>/        <home>/tmp/<role>/        <home>/logs/<role>/
-    <home>/lock/<role>.lock     <home>/history/<role>.json
+    <home>/lock/<role>.lock     <home>/lock/<role>.pid      <home>/history/<role>.json
     <home>/resource/<executable>/
     <home>/bin/                 deployed executables
 
@@ -23,12 +23,14 @@ import msgspec
 from .retry import RetryIntervals
 
 __all__ = [
-    "FOLDER_KINDS", "HOME_VERSION", "HomeError", "HomeRecord", "RoleContext", "RoleRecord",
-    "open_home", "open_role", "read_record",
+    "FOLDER_KINDS", "HOME_VERSION", "HomeError", "HomeRecord", "REDIRECT_KINDS", "RoleContext",
+    "RoleRecord", "open_home", "open_role", "read_record",
 ]
 
 HOME_VERSION = 1
 FOLDER_KINDS = ("bin", "settings", "input", "model", "resource", "tmp", "logs", "lock", "history", "role")
+# Every kind but the role records may live outside the home (``ansar create --redirect-<kind>=``).
+REDIRECT_KINDS = FOLDER_KINDS[:-1]
 
 T = TypeVar("T")
 
@@ -66,9 +68,20 @@ def read_record(path: str, kind: type[T]) -> T:
     except OSError as e:
         raise HomeError(f"{path}: cannot read ({e.strerror})") from None
     try:
-        return msgspec.json.decode(data, type=Envelope[kind]).value  # type: ignore[valid-type]
+        return _decoder(kind).decode(data).value
     except msgspec.DecodeError as e:
         raise HomeError(f"{path}: {e}") from None
+
+
+_decoders: dict = {}
+
+
+def _decoder(kind: type) -> msgspec.json.Decoder:
+    """One decoder per record type, built on first use."""
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.json.Decoder(Envelope[kind])  # type: ignore[valid-type]
+    return decoder
 
 
 class RoleContext:
@@ -98,6 +111,10 @@ class RoleContext:
 
     def lock_path(self) -> str:
         return os.path.join(self.folder("lock"), self.role_name + ".lock")
+
+    def pid_path(self) -> str:
+        """The process id of the running role, written by it once it holds ``lock_path()``."""
+        return os.path.join(self.folder("lock"), self.role_name + ".pid")
 
     def model_path(self) -> str:
         return os.path.join(self.folder("model"), self.role_name)

@@ -1,0 +1,1 @@
+"""The ``ansar`` command line (``ansar.command.main:main``)."""

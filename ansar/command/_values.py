@@ -1,0 +1,186 @@
+"""settings, input, get, set, edit, folder: the values kept for one role."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+from ansar.home import (
+    PROPERTIES,
+    BadValue,
+    Home,
+    HomeError,
+    RoleContext,
+    check_document,
+    decode_property,
+    dump_input,
+    dump_settings,
+    encode_property,
+    get_property,
+)
+
+from ._args import Parsed, Usage
+from ._common import home_of, print_document, read_file, search_of
+
+__all__ = ["run_edit", "run_folder", "run_get", "run_input", "run_set", "run_settings"]
+
+
+def run_settings(parsed: Parsed) -> int:
+    return _value(parsed, "settings")
+
+
+def run_input(parsed: Parsed) -> int:
+    return _value(parsed, "input")
+
+
+def _file_given(parsed: Parsed) -> Optional[str]:
+    given = [f for f in (parsed.settings.get("set-file"), parsed.settings.get("encoding-file")) if f is not None]
+    if len(given) > 1 and given[0] != given[1]:
+        raise Usage(f"{parsed.command.name}: give --set-file or --encoding-file, not both")
+    return given[0] if given else None
+
+
+def _value(parsed: Parsed, kind: str) -> int:
+    home = home_of(parsed)
+    context = home.role(parsed.words[0])
+    path = _file_given(parsed)
+    if path is None:
+        data = home.read_value(context.role_name, kind)
+        if data is None:
+            raise HomeError(_none_text(context, kind))
+        print_document(data)
+        return 0
+    data = read_file(path)
+    _store_checked(home, context, kind, data, "stdin" if path == "-" else path)
+    return 0
+
+
+def _none_text(context: RoleContext, kind: str) -> str:
+    assert context.role is not None
+    return f'role "{context.role_name}" has no {kind} (executable "{context.role.executable}" takes none)'
+
+
+def _store_checked(home: Home, context: RoleContext, kind: str, data: bytes, where: str) -> None:
+    """Store ``data`` as the role's settings or input once its executable has accepted it."""
+    assert context.role is not None
+    check_document(data, where)
+    executable = home.executable_path(context.role.executable)
+    import tempfile
+
+    # The executable reads a file; handing it a private copy means it sees exactly what was checked.
+    fd, temp = tempfile.mkstemp(prefix=f"ansar-{context.role_name}-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        try:
+            encoding = dump_settings(executable, temp) if kind == "settings" else dump_input(executable, temp)
+        except HomeError as e:
+            raise type(e)(str(e).replace(temp, where)) from None
+    finally:
+        os.unlink(temp)
+    if encoding.empty and kind == "settings":
+        raise BadValue(_none_text(context, kind))
+    home.store_values(kind, {context.role_name: encoding})
+
+
+def run_get(parsed: Parsed) -> int:
+    name, role_name = parsed.words
+    if name not in PROPERTIES:
+        raise BadValue(f'no property "{name}" (there is {", ".join(sorted(PROPERTIES))})')
+    home = home_of(parsed)
+    record = home.role(role_name).role
+    assert record is not None
+    sys.stdout.write(encode_property(get_property(record, name)).decode() + "\n")
+    return 0
+
+
+def run_set(parsed: Parsed) -> int:
+    name = parsed.words[0]
+    if name not in PROPERTIES:
+        raise BadValue(f'no property "{name}" (there is {", ".join(sorted(PROPERTIES))})')
+    path = _file_given(parsed)
+    if path is None:
+        raise Usage(f"set: needs --encoding-file=<file> (or --set-file) holding the {name}")
+    value = decode_property(name, read_file(path), "stdin" if path == "-" else path)
+    home = home_of(parsed)
+    names = home.select(search_of(parsed, 1))
+    home.set_property(names, name, value)
+    return 0
+
+
+def run_edit(parsed: Parsed) -> int:
+    what, role_name = parsed.words
+    if what not in ("settings", "input") and what not in PROPERTIES:
+        raise BadValue(f'cannot edit "{what}" (settings, input, {", ".join(sorted(PROPERTIES))})')
+    home = home_of(parsed)
+    context = home.role(role_name)
+    assert context.role is not None
+    if what in PROPERTIES:
+        before: Optional[bytes] = encode_property(get_property(context.role, what)) + b"\n"
+    else:
+        before = home.read_value(role_name, what)
+        if before is None:
+            raise HomeError(_none_text(context, what))
+    after = _edited(before, f"{role_name}-{what}")
+    if after == before:
+        return 0
+    if what in PROPERTIES:
+        home.set_property([role_name], what, decode_property(what, after, f"edited {what}"))
+    else:
+        _store_checked(home, context, what, after, f"edited {what}")
+    return 0
+
+
+def _edited(data: bytes, label: str) -> bytes:
+    """``data`` after the user's editor has had it."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, temp = tempfile.mkstemp(prefix=f"ansar-{label}-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        try:
+            done = subprocess.run([*shlex.split(editor), temp])
+        except OSError as e:
+            raise HomeError(f'editor "{editor}" cannot be run ({e.strerror}); nothing stored') from None
+        if done.returncode != 0:
+            raise HomeError(f'editor "{editor}" exited with status {done.returncode}; nothing stored')
+        with open(temp, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(temp)
+
+
+_ROLE_FOLDERS = {"model": "model_path", "tmp": "tmp_path", "logs": "logs_path"}
+_ROLE_FILES = {
+    "settings": "settings_path", "input": "input_path", "history": "history_path",
+    "lock": "lock_path", "role": "record_path",
+}
+
+
+def run_folder(parsed: Parsed) -> int:
+    kind = parsed.words[0]
+    known = ("bin", "resource", *_ROLE_FOLDERS, *_ROLE_FILES)
+    if kind not in known:
+        raise BadValue(f'no folder kind "{kind}" (there is {", ".join(known)})')
+    home = home_of(parsed)
+    if len(parsed.words) < 2:
+        if kind != "bin":
+            raise Usage(f'folder: "{kind}" needs a role')
+        sys.stdout.write(home.folder("bin") + "\n")
+        return 0
+    context = home.role(parsed.words[1])
+    if kind == "bin":
+        path: Optional[str] = context.bin_path()
+    elif kind == "resource":
+        path = context.resource_path()
+    elif kind in _ROLE_FOLDERS:
+        path = getattr(context, _ROLE_FOLDERS[kind])()
+    else:
+        path = getattr(context, _ROLE_FILES[kind])()
+    sys.stdout.write(f"{path}\n")
+    return 0

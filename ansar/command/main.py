@@ -1,0 +1,110 @@
+"""``ansar``: the command that describes a group of processes in a home.
+
+``main(argv)`` parses, runs one sub-command and returns the exit status: 0 done, 1 refused or
+failed, 2 a mistake in the command line or a value. Every failure is one line on stderr starting
+``ansar:``. Sub-command modules are imported only when chosen, to keep start-up quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+from ._args import HOME_PATH, INVERT, Command, Setting, Usage, parse, sub_help, top_help
+
+__all__ = ["COMMANDS", "main"]
+
+SET_FILE = Setting("set-file", str, None, "replace the value with the one in this file (- for stdin)")
+ENCODING_FILE = Setting("encoding-file", str, None, "the same as --set-file")
+_PASSED = "a setting of the executable, checked by it and stored for the role"
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("create", "[home-path]", "create a home (default .ansar-home here)",
+                [HOME_PATH], most=1, prefix="redirect-"),
+        Command("add", "<executable> [role-template] [home-path]",
+                "add roles running an executable found in the home's bin; the template may use "
+                "{executable} and {number} (default {executable}-{number})",
+                [Setting("start", int, 0, "the first {number}"),
+                 Setting("count", int, 1, "how many roles to add, numbered from --start"),
+                 HOME_PATH], least=1, most=3, passes=_PASSED),
+        Command("list", "[search]", "list roles, sorted; a search is a regular expression matched "
+                "against whole role names",
+                [Setting("long-listing", bool, False, "add executable, settings and properties", short="l"),
+                 INVERT, HOME_PATH], most=1),
+        Command("update", "<search> --<setting>=<value> ...", "change settings of every matching role",
+                [INVERT, HOME_PATH], least=1, most=1, passes=_PASSED),
+        Command("delete", "<search>", "remove every matching role and everything kept for it",
+                [INVERT, HOME_PATH], least=1, most=1),
+        Command("destroy", "[home-path]", "remove a home and everything kept in it",
+                [HOME_PATH], most=1),
+        Command("settings", "<role>", "print the settings of a role, or replace them",
+                [SET_FILE, ENCODING_FILE, HOME_PATH], least=1, most=1),
+        Command("input", "<role>", "print the input of a role, or replace it",
+                [SET_FILE, ENCODING_FILE, HOME_PATH], least=1, most=1),
+        Command("get", "<property> <role>", "print a property of a role (retry, storage)",
+                [HOME_PATH], least=2, most=2),
+        Command("set", "<property> <search>", "set a property of every matching role from a file",
+                [ENCODING_FILE, SET_FILE, INVERT, HOME_PATH], least=2, most=2),
+        Command("edit", "<settings|input|property> <role>",
+                "edit a value of a role with $EDITOR; it is stored only if it is still valid",
+                [HOME_PATH], least=2, most=2),
+        Command("folder", "<kind> [role]", "print where a role keeps one kind of thing "
+                "(model, resource, tmp, logs, bin, settings, input, history, lock)",
+                [HOME_PATH], least=1, most=2),
+    )
+}
+
+_WHERE = {
+    "create": "_crud", "add": "_crud", "list": "_crud", "update": "_crud", "delete": "_crud",
+    "destroy": "_crud", "settings": "_values", "input": "_values", "get": "_values",
+    "set": "_values", "edit": "_values", "folder": "_values",
+}
+
+
+def _fail(text: str, status: int) -> int:
+    sys.stderr.write(f"ansar: {text}\n")
+    sys.stderr.flush()
+    return status
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run one ``ansar`` command line (``sys.argv[1:]`` by default); return its exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parsed = parse(arguments, COMMANDS)
+    except Usage as e:
+        return _fail(str(e), 2)
+    command = parsed.command
+    if command is None:
+        if parsed.globals["help"]:
+            sys.stdout.write(top_help(COMMANDS) + "\n")
+            return 0
+        return _fail("no sub-command given (ansar --help lists them)", 2)
+    if parsed.globals["help"]:
+        sys.stdout.write(sub_help(command) + "\n")
+        return 0
+
+    import importlib
+
+    from ansar.home import BadValue, HomeError
+
+    module = importlib.import_module(f"ansar.command.{_WHERE[command.name]}")
+    function = getattr(module, "run_" + command.name)
+    try:
+        return function(parsed)
+    except Usage as e:
+        return _fail(str(e), 2)
+    except BadValue as e:
+        return _fail(str(e), 2)
+    except HomeError as e:
+        return _fail(str(e), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:  # ansar list | head
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Role properties: values the home keeps for a role beside its executable's settings.
+
+``retry`` makes the role's process retry its main function (see ``ansar.create.retry``);
+``storage`` caps the bytes kept of the role's logs. A property that was never set is null.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Optional, TypeVar
+
+import msgspec
+
+from ansar.create._role import RoleRecord
+from ansar.create.retry import RetryIntervals
+
+from ._names import BadValue
+
+__all__ = ["PROPERTIES", "decode_property", "encode_property", "get_property", "with_property"]
+
+T = TypeVar("T")
+
+PROPERTIES: dict[str, Any] = {
+    "retry": Optional[RetryIntervals],
+    "storage": Optional[Annotated[int, msgspec.Meta(ge=1)]],
+}
+
+
+class _Envelope(msgspec.Struct, Generic[T], forbid_unknown_fields=True):
+    value: T
+
+
+_decoders: dict[str, msgspec.json.Decoder] = {}
+_encoder = msgspec.json.Encoder()
+
+
+def _check(name: str) -> str:
+    if name not in PROPERTIES:
+        known = ", ".join(sorted(PROPERTIES))
+        raise BadValue(f'no property "{name}" (there is {known})')
+    return name
+
+
+def decode_property(name: str, data: bytes, where: str) -> Any:
+    """The value of property ``name`` in the ``{"value": ...}`` document ``data``."""
+    decoder = _decoders.get(_check(name))
+    if decoder is None:
+        decoder = _decoders[name] = msgspec.json.Decoder(_Envelope[PROPERTIES[name]])  # type: ignore[misc]
+    try:
+        return decoder.decode(data).value
+    except msgspec.DecodeError as e:
+        raise BadValue(f"{where}: {e}") from None
+
+
+def encode_property(value: Any) -> bytes:
+    """The indented ``{"value": ...}`` document of a property value (only members that are set)."""
+    return msgspec.json.format(_encoder.encode({"value": value}), indent=2)
+
+
+def get_property(record: RoleRecord, name: str) -> Any:
+    return getattr(record, _check(name))
+
+
+def with_property(record: RoleRecord, name: str, value: Any) -> RoleRecord:
+    return msgspec.structs.replace(record, **{_check(name): value})
