@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 __all__ = ["Art", "lookup", "register", "registered", "type_name"]
 
@@ -10,12 +12,27 @@ __all__ = ["Art", "lookup", "register", "registered", "type_name"]
 class Art:
     """What the runtime knows of a registered class (``Class.__art__``)."""
 
-    __slots__ = ("name", "path", "schema")
+    __slots__ = ("name", "path", "_schema", "_factory")
 
-    def __init__(self, name: str, path: str, schema: Any = None) -> None:
+    def __init__(self, name: str, path: str, schema: Any = None, factory: Optional[Callable] = None) -> None:
         self.name = name  # the bare class name, e.g. "Ack"
         self.path = path  # the full type name, e.g. "ansar.create.lifecycle.Ack"
-        self.schema = schema  # field name -> descriptor, filled in by the codec
+        self._schema = schema  # field name -> descriptor, filled in by the codec
+        self._factory = factory  # builds the schema on first use (keeps start-up light)
+
+    @property
+    def schema(self) -> Any:
+        if self._schema is None and self._factory is not None:
+            from . import descriptors
+
+            self._schema = self._factory(descriptors)
+            self._factory = None
+        return self._schema
+
+    @schema.setter
+    def schema(self, value: Any) -> None:
+        self._schema = value
+        self._factory = None
 
 
 _by_name: dict[str, type] = {}
@@ -26,10 +43,13 @@ def type_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def register(cls: type, schema: Any = None) -> type:
-    """Record ``cls`` under its full name and attach its ``__art__``."""
+def register(cls: type, schema: Any = None, factory: Optional[Callable] = None) -> type:
+    """Record ``cls`` under its full name and attach its ``__art__``.
+
+    ``factory(descriptors_module)`` may stand in for ``schema``: it runs on first use.
+    """
     path = type_name(cls)
-    cls.__art__ = Art(cls.__name__, path, schema)  # type: ignore[attr-defined]
+    cls.__art__ = Art(cls.__name__, path, schema, factory)  # type: ignore[attr-defined]
     _by_name[path] = cls
     return cls
 

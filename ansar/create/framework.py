@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Any, Callable, NoReturn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, NoReturn
 
 from . import log as _log
 from ._arguments import RUNTIME_FLAGS, UsageError, split_arguments
@@ -297,9 +300,9 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     level = flags.get("debug-level")
     if level is not None:
         try:
-            _log.set_log_level(USER_LOG[level.upper()])
-        except KeyError:
-            _fail(f'--debug-level "{level}" (expected one of {", ".join(USER_LOG.__members__)})')
+            _log.set_log_level(USER_LOG.from_name(level))
+        except ValueError as e:
+            _fail(f"--debug-level: {e}")
 
     context = None
     home_path, role_name = flags.get("home-path"), flags.get("role-name")
@@ -362,8 +365,10 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     if context is not None:
         _die_with_parent()
         lock = _hold_role_lock(context)  # noqa: F841 - held until the process ends
+        from ._context import set_context
         from .storage import set_folders
 
+        set_context(context)
         set_folders(context.model_path(), context.resource_path(), context.tmp_path())
         retry = context.role.retry if context.role is not None else None
     else:

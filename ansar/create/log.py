@@ -7,13 +7,15 @@ A record is one line: ``<time> <marker> <<address>>name - text``. Markers: ``+``
 
 from __future__ import annotations
 
-import enum
 import sys
 import threading
 import time
-from typing import Optional, Protocol, TextIO
 
-import msgspec
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Protocol, TextIO
+else:
+    Protocol = object
 
 __all__ = [
     "LogRecord", "LogSink", "StreamSink", "USER_LOG", "format_record", "log_level", "set_log_level",
@@ -21,8 +23,11 @@ __all__ = [
 ]
 
 
-class USER_LOG(enum.IntEnum):
-    """Ordered levels: a level shows its own records and every lower one."""
+class USER_LOG:
+    """Ordered levels: a level shows its own records and every lower one.
+
+    Plain integers rather than an Enum, to keep ``import ansar.create`` light.
+    """
 
     NONE = 0
     FAULT = 1
@@ -31,17 +36,29 @@ class USER_LOG(enum.IntEnum):
     OBJECT = 4
     TRACE = 5
     DEBUG = 6
+    names = ("NONE", "FAULT", "WARNING", "CONSOLE", "OBJECT", "TRACE", "DEBUG")
+
+    @classmethod
+    def from_name(cls, name: str) -> int:
+        """The level called ``name`` (any case); ValueError names the choices."""
+        try:
+            return cls.names.index(name.upper())
+        except ValueError:
+            raise ValueError(f'"{name}" is not a log level (expected one of {", ".join(cls.names)})') from None
 
 
-class LogRecord(msgspec.Struct, frozen=True):
+class LogRecord:
     """One logged event. ``stamp`` is seconds since the epoch (UTC)."""
 
-    stamp: float
-    marker: str
-    level: int
-    address: int
-    name: str
-    text: str
+    __slots__ = ("stamp", "marker", "level", "address", "name", "text")
+
+    def __init__(self, stamp: float, marker: str, level: int, address: int, name: str, text: str) -> None:
+        self.stamp = stamp
+        self.marker = marker
+        self.level = level
+        self.address = address
+        self.name = name
+        self.text = text
 
 
 class LogSink(Protocol):
@@ -55,7 +72,9 @@ def format_time(stamp: float, local: bool = False) -> str:
     whole = int(stamp)
     ms = int((stamp - whole) * 1000)
     t = time.localtime(whole) if local else time.gmtime(whole)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03d" % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ms)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03d" % (
+        t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ms
+    )
 
 
 def format_record(record: LogRecord, local: bool = False) -> str:
@@ -82,7 +101,7 @@ class StreamSink:
 
 
 _sink: LogSink = StreamSink()
-_level: int = USER_LOG.NONE
+_level: int = USER_LOG.NONE  # read directly by callers on hot paths
 
 
 def set_sink(sink: LogSink) -> LogSink:

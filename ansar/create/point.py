@@ -10,9 +10,12 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+from _queue import Empty, SimpleQueue
 from collections import deque
-from queue import Empty, SimpleQueue
-from typing import Any, Callable, Iterator, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator, Optional
 
 from . import log as _log
 from .lifecycle import Completed, Faulted, SelectTimer, Start, Stop

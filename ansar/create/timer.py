@@ -6,7 +6,12 @@ import heapq
 import itertools
 import threading
 import time
-from typing import Callable, Optional, Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Protocol
+else:
+    Protocol = object
 
 __all__ = ["Clock", "FakeClock", "MonotonicClock", "TimerService", "clock", "set_clock", "timers"]
 
@@ -51,7 +56,7 @@ def set_clock(c: Clock) -> Clock:
     return previous
 
 
-Fire = Callable[[], None]
+Fire = "Callable[[], None]"
 
 
 class TimerService:
