@@ -64,6 +64,6 @@ def clear_running(home: Home, names: list[str], search: Search, action: str, for
     contexts = [home.role_context(name) for name, _ in running]
     with ThreadPoolExecutor(max_workers=min(16, len(contexts))) as pool:
         stopped = list(pool.map(stop_role, contexts))
-    left = [name for (name, _), done in zip(running, stopped) if not done]
+    left = [name for (name, _), done in zip(running, stopped, strict=True) if not done]
     if left:
         raise HomeError(f'cannot perform "{action}", could not stop {", ".join(left)}')

@@ -61,7 +61,7 @@ def run_list(parsed: Parsed) -> int:
     if rows:
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         for row in rows:
-            cells = [c.ljust(w) for c, w in zip(row, widths)] + [row[3]]
+            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)] + [row[3]]
             sys.stdout.write("  ".join(cells).rstrip() + "\n")
     return 0
 
@@ -125,7 +125,7 @@ def run_update(parsed: Parsed) -> int:
         with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
             answers = list(pool.map(ask, keys))
     values: dict[str, Encoding] = {}
-    for key, encoding in zip(keys, answers):
+    for key, encoding in zip(keys, answers, strict=True):
         if encoding.empty:
             raise BadValue(f'cannot update "{groups[key][0]}": executable "{key[0]}" has no settings')
         for name in groups[key]:
