@@ -9,7 +9,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXAMPLES := analyzer busy client factorial noop server snooze zombie
+EXAMPLES := analyzer busy client factorial noop server snooze switch zombie
 LINTED := $(wildcard ansar tests bench examples)
 SOURCES := $(wildcard ansar/*.py ansar/*/*.py examples/lib/*.py)
 
@@ -40,8 +40,8 @@ demo: $(VENV)/.installed-test
 build: $(addprefix dist/,$(EXAMPLES))
 
 dist/%: examples/%.py $(SOURCES) | $(VENV)/.installed-build
-	$(BIN)/pyinstaller --onefile --log-level ERROR -p $(CURDIR)/examples \
-		--distpath dist --workpath build/pyinstaller --specpath build $<
+	$(BIN)/pyinstaller --onefile --log-level ERROR -p $(CURDIR)/examples -p $(CURDIR) \
+		--collect-submodules ansar.create --distpath dist --workpath build/pyinstaller --specpath build $<
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/sphinx-build -W -q -b html docs docs/_build/html

@@ -25,7 +25,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 DOCS = REPO / "docs"
-NAMES = ["analyzer", "busy", "client", "factorial", "noop", "server", "snooze", "zombie"]
+NAMES = ["analyzer", "busy", "client", "factorial", "noop", "server", "snooze", "switch", "zombie"]
 
 ACK = {"value": ["ansar.create.lifecycle.Ack", {}, []]}
 ABORTED = {"value": ["ansar.create.lifecycle.Aborted", {}, []]}
@@ -112,7 +112,19 @@ class Tool:
         code = self.process.wait(timeout=seconds)
         for reader in self._readers:
             reader.join(timeout=seconds)
+        self.close()
         return code
+
+    def close(self) -> None:
+        """Kill the process if it still runs and release its pipes."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        for reader in self._readers:
+            reader.join(timeout=30)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
 
     def output(self) -> object:
         assert self.stdout, "nothing on stdout:\n" + "\n".join(self.stderr)
@@ -146,6 +158,21 @@ def _running(p: psutil.Process) -> bool:
 def console_line(name: str, text: str) -> str:
     """A pattern for a console record of object ``name``, as ``^ <0000000a>name - text``."""
     return rf"\^ <[0-9a-f]{{8}}>{re.escape(name)} - {re.escape(text)}"
+
+
+@pytest.fixture
+def launch(tool_env, work):
+    """Start examples in the background; whatever is left is killed and closed after the test."""
+    started: list[Tool] = []
+
+    def start(name: str, *args: str) -> Tool:
+        tool = Tool(name, *args, env=tool_env, cwd=work)
+        started.append(tool)
+        return tool
+
+    yield start
+    for tool in started:
+        tool.close()
 
 
 @pytest.fixture
@@ -224,8 +251,8 @@ def test_snooze_help_names_its_setting(tool_env, work):
 
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
-def test_snooze_interrupted_returns_aborted(tool_env, work, number):
-    snooze = Tool("snooze", "--seconds=30", "--debug-level=CONSOLE", env=tool_env, cwd=work)
+def test_snooze_interrupted_returns_aborted(launch, tool_env, work, number):
+    snooze = launch("snooze", "--seconds=30", "--debug-level=CONSOLE")
     snooze.wait_for_log(console_line("snooze", "Do nothing for 30.0 seconds"))
     started = time.monotonic()
     snooze.signal(number)
@@ -264,8 +291,8 @@ def test_malformed_settings_file_is_one_line_naming_it(tool_env, work):
 
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
-def test_zombie_ends_only_when_interrupted(tool_env, work, number):
-    zombie = Tool("zombie", "--debug-level=CONSOLE", env=tool_env, cwd=work)
+def test_zombie_ends_only_when_interrupted(launch, tool_env, work, number):
+    zombie = launch("zombie", "--debug-level=CONSOLE")
     zombie.wait_for_log(console_line("zombie", "Do nothing until interrupted"))
     assert zombie.process.poll() is None
     zombie.signal(number)
@@ -306,9 +333,9 @@ def test_factorial_logs_each_step_of_the_chain(tool_env, work):
         assert re.search(console_line("factorial", f"factorial({n})"), logs), logs
 
 
-def test_factorial_stopped_midway_aborts_and_leaves_no_process(tool_env, work):
+def test_factorial_stopped_midway_aborts_and_leaves_no_process(launch, tool_env, work):
     (work / "forty").write_text('{"value": 40}')
-    factorial = Tool("factorial", "--debug-level=CONSOLE", "--input-file=forty", env=tool_env, cwd=work)
+    factorial = launch("factorial", "--debug-level=CONSOLE", "--input-file=forty")
     factorial.wait_for_log(console_line("factorial", "factorial(37)"))
     chain = factorial.descendants()
     assert chain
@@ -336,10 +363,10 @@ def test_busy_follows_its_input(tool_env, work):
     assert result(proc) == job_returned(8)
 
 
-def test_busy_stopped_aborts_and_leaves_no_process(tool_env, work):
+def test_busy_stopped_aborts_and_leaves_no_process(launch, tool_env, work):
     (work / "job").write_text(
         '{"value": {"duties": ["zombie"], "management_levels": 2, "managers": 2}}')
-    busy = Tool("busy", "--input-file=job", "--debug-level=CONSOLE", env=tool_env, cwd=work)
+    busy = launch("busy", "--input-file=job", "--debug-level=CONSOLE")
     for _ in range(3):
         busy.wait_for_log(console_line("zombie", "Do nothing until interrupted"))
     tree = busy.descendants()
@@ -362,9 +389,9 @@ def test_busy_with_an_unknown_duty_fails_in_one_line(tool_env, work):
 # server and client
 
 
-def start_server(env: dict[str, str], cwd: Path, *args: str) -> tuple[Tool, int]:
+def start_server(launch, *args: str) -> tuple[Tool, int]:
     port = free_port()
-    server = Tool("server", f"--port={port}", "--debug-level=CONSOLE", *args, env=env, cwd=cwd)
+    server = launch("server", f"--port={port}", "--debug-level=CONSOLE", *args)
     server.wait_for_log(console_line("listen", "Listening on"))
     return server, port
 
@@ -376,8 +403,8 @@ TESTED = [
 ]
 
 
-def test_client_reports_three_failures_against_a_server_without_a_word_map(tool_env, work):
-    server, port = start_server(tool_env, work)
+def test_client_reports_three_failures_against_a_server_without_a_word_map(launch, tool_env, work):
+    server, port = start_server(launch)
     proc = run_tool("client", f"--port={port}", "--debug-level=CONSOLE", env=tool_env, cwd=work)
     value = result(proc)
     kind, report, _ = value["value"]
@@ -399,8 +426,35 @@ def test_client_reports_three_failures_against_a_server_without_a_word_map(tool_
     assert server.output() == ABORTED
 
 
-def test_server_stops_promptly_with_a_client_connected(tool_env, work):
-    server, port = start_server(tool_env, work)
+def ansar(*args: str, env: dict[str, str], cwd: Path) -> str:
+    proc = subprocess.run(["ansar", *args], stdin=subprocess.DEVNULL, capture_output=True, env=env, cwd=cwd,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout.decode()
+
+
+def test_server_as_a_component_maps_words_from_its_model_folder(launch, tool_env, work):
+    port = free_port()
+    ansar("create", f"--redirect-bin={REPO / 'bin'}", env=tool_env, cwd=work)
+    ansar("add", "server", f"--port={port}", env=tool_env, cwd=work)
+    model = Path(ansar("folder", "model", "server-0", env=tool_env, cwd=work).strip())
+    shutil.copy(EXAMPLES / "word-map.json", model / "word-map.json")
+
+    home = str(work / ".ansar-home")
+    server = launch("server", f"--home-path={home}", "--role-name=server-0", "--debug-level=CONSOLE")
+    server.wait_for_log(console_line("server", "Loaded 1 words"))
+    server.wait_for_log(console_line("listen", "Listening on"))
+    proc = run_tool("client", f"--port={port}", env=tool_env, cwd=work)
+    kind, report, _ = result(proc)["value"]
+    assert (report["passed"], report["failed"]) == (1, 2)
+    assert [t["line"] for t in report["tested"] if not t["condition"]] == [51, 61]
+    server.signal(signal.SIGINT)
+    server.finish(seconds=10)
+    assert server.output() == ABORTED
+
+
+def test_server_stops_promptly_with_a_client_connected(launch, tool_env, work):
+    server, port = start_server(launch)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"fly")
         assert s.recv(1024) == b"fly"
@@ -434,10 +488,14 @@ def test_client_without_a_server_returns_maybe(tool_env, work):
 
 
 def test_analyzer_names_each_role_of_the_suite(tool_env, work):
-    report = {"passed": 1, "failed": 0, "tested": []}
-    suite = {"value": {"report": [["client-0", report], ["client-1", report]]}}
+    # The suite encoded by the runtime itself, as `ansar run --test-analyzer` passes it.
+    import ansar.create as ar
+    from ansar.create.codec import encode
+
+    report = ar.TestReport(passed=1)
+    suite = ar.TestSuite(report={"client-0": report, "client-1": report})
     proc = run_tool("analyzer", "--debug-level=CONSOLE", env=tool_env, cwd=work,
-                    stdin=json.dumps(suite).encode())
+                    stdin=encode(suite, ar.TestSuite))
     assert result(proc) == ACK
     logs = proc.stderr.decode()
     assert re.search(console_line("analyzer", "Analyzed client-0"), logs), logs
@@ -446,6 +504,26 @@ def test_analyzer_names_each_role_of_the_suite(tool_env, work):
 
 def test_analyzer_with_no_input_returns_ack(tool_env, work):
     assert result(run_tool("analyzer", env=tool_env, cwd=work)) == ACK
+
+
+# switch and script
+
+
+def test_switch_reports_the_state_after_its_toggles(tool_env, work):
+    switched = {"value": ["__main__.Switched", {"state": "ON", "toggles": 3}, []]}
+    assert result(run_tool("switch", env=tool_env, cwd=work)) == switched
+
+
+def test_switch_with_an_even_number_of_toggles_ends_off(tool_env, work):
+    switched = {"value": ["__main__.Switched", {"state": "OFF", "toggles": 4}, []]}
+    assert result(run_tool("switch", "--toggles=4", env=tool_env, cwd=work)) == switched
+
+
+def test_script_runs_factorial_through_a_channel(tool_env, work):
+    proc = subprocess.run(example("script") + ["4"], stdin=subprocess.DEVNULL, capture_output=True,
+                          env=tool_env, cwd=work, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert proc.stdout.decode().strip() == "factorial(4) is 24"
 
 
 # the docs and the build
@@ -469,7 +547,8 @@ def test_pyinstaller_builds_a_working_noop(tool_env, tmp_path):
     if pyinstaller is None:
         pytest.skip("pyinstaller is not installed (pip install -e '.[build]')")
     subprocess.run(
-        [pyinstaller, "--onefile", "--log-level", "ERROR", "-p", str(EXAMPLES), "--distpath",
+        [pyinstaller, "--onefile", "--log-level", "ERROR", "-p", str(EXAMPLES), "-p", str(REPO),
+         "--collect-submodules", "ansar.create", "--distpath",
          str(tmp_path / "dist"), "--workpath", str(tmp_path / "build"), "--specpath", str(tmp_path),
          str(EXAMPLES / "noop.py")],
         check=True, env=tool_env, cwd=tmp_path, timeout=540, capture_output=True,
