@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import sys
 import types
-import typing
 from collections import deque
-from typing import Any as _Any
-from typing import Optional
-
-import msgspec
 
 from . import _registry
 from . import descriptors as d
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any as _Any
+    from typing import Optional
+
+# msgspec and typing are imported on first use, not here: binding a class at a program's start-up
+# loads this module, and a tool that prints nothing should not pay for them. A typing form or a
+# Struct can only exist when its module was imported, so sys.modules tells.
 
 __all__ = [
     "CodecError", "Incognito", "decode", "decode_document", "encode", "from_word", "parse_argument",
@@ -179,6 +183,8 @@ class _Codec:
 
     def parse(self, text: str) -> _Any:
         """A command-line value: JSON, as in files."""
+        import msgspec
+
         try:
             word = msgspec.json.decode(text.encode())
         except msgspec.DecodeError:
@@ -625,6 +631,8 @@ class _WordCodec(_Codec):
         return word
 
     def parse(self, text: str) -> _Any:
+        import msgspec
+
         try:
             return msgspec.json.decode(text.encode())
         except msgspec.DecodeError:
@@ -1154,7 +1162,8 @@ def _class_descriptor(cls: type) -> d.Descriptor:
 
 
 def _is_struct(cls: _Any) -> bool:
-    return (isinstance(cls, type) and not isinstance(cls, types.GenericAlias)
+    msgspec = sys.modules.get("msgspec")
+    return (msgspec is not None and isinstance(cls, type) and not isinstance(cls, types.GenericAlias)
             and issubclass(cls, msgspec.Struct))
 
 
@@ -1225,7 +1234,8 @@ def _resolve_new(t: _Any, in_struct: bool) -> d.Descriptor:
         if isinstance(t, _Fixed):
             return _Fixed(tuple(r(x) for x in t.items))
         return t
-    if t is typing.Any:
+    typing = sys.modules.get("typing")
+    if typing is not None and t is typing.Any:
         return d.Any()
     if in_struct and t is bytes:
         return _Binary()
@@ -1244,7 +1254,8 @@ def _resolve_new(t: _Any, in_struct: bool) -> d.Descriptor:
         if _is_enum(t):
             return d.Enumeration(t)
         return d.UserDefined(t)
-    if isinstance(t, types.UnionType) or getattr(t, "__origin__", None) is typing.Union:
+    union = getattr(typing, "Union", None)
+    if isinstance(t, types.UnionType) or (union is not None and getattr(t, "__origin__", None) is union):
         rest = [a for a in t.__args__ if a is not type(None)]
         return r(rest[0]) if len(rest) == 1 else d.Any()
     origin = getattr(t, "__origin__", None)
@@ -1263,7 +1274,8 @@ def _resolve_generic(t: _Any, origin: _Any, args: tuple, in_struct: bool) -> d.D
 
     r = lambda x: _resolve(x, in_struct)  # noqa: E731
     first = r(args[0]) if args else d.Any()
-    if origin is typing.Literal:
+    typing = sys.modules.get("typing")
+    if typing is not None and origin is typing.Literal:
         return d.Word()
     if origin is tuple:
         if not args or (len(args) == 2 and args[1] is Ellipsis):
@@ -1335,6 +1347,8 @@ def _codec_of(t: _Any) -> _Codec:
 # Fields of classes.
 
 def _struct_fields(cls: type) -> list[_Field]:
+    import msgspec
+
     out = []
     for f in msgspec.structs.fields(cls):
         default = _NO_DEFAULT if f.default is msgspec.NODEFAULT else f.default
@@ -1409,6 +1423,8 @@ def register_class(cls: type, object_schema: Optional[dict] = None) -> type:
     """
     schema: Optional[dict]
     if _is_struct(cls):
+        import msgspec
+
         try:
             schema = {f.name: _resolve(f.type, True) for f in msgspec.structs.fields(cls)}
         except Exception:  # a forward reference not defined yet; worked out on first use
@@ -1467,6 +1483,8 @@ def encode(value: _Any, t: _Any = d.Any, pretty: bool = False, **members: _Any) 
     document["value"] = word
     if ctx.pointer:
         document["pointer"] = ctx.pointer
+    import msgspec
+
     try:
         data = msgspec.json.encode(document, order="sorted")
     except (TypeError, ValueError, OverflowError) as e:
@@ -1476,6 +1494,8 @@ def encode(value: _Any, t: _Any = d.Any, pretty: bool = False, **members: _Any) 
 
 def decode_document(data: _Any, t: _Any = d.Any, source: str = "") -> tuple[_Any, dict]:
     """Like ``decode``, also returning the whole document (to read members such as "version")."""
+    import msgspec
+
     prefix = f"{source}: " if source else ""
     try:
         document = msgspec.json.decode(data)

@@ -7,9 +7,11 @@ codec (``ansar.create.codec.resolve``) turns either into an instance. Descriptor
 
 from __future__ import annotations
 
-from collections import deque
-from typing import Any as _Any
-from typing import Iterator
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections import deque
+    from typing import Any as _Any
+    from typing import Iterator
 
 __all__ = [
     "Address", "Any", "ArrayOf", "Block", "Boolean", "Byte", "Character", "ClockTime", "DequeOf",
@@ -353,4 +355,6 @@ def default_map() -> dict:
 
 def default_deque() -> deque:
     """A fresh empty deque, for a default."""
+    from collections import deque
+
     return deque()

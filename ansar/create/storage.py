@@ -8,12 +8,14 @@ names ``word-map.json``; ``store(value)`` replaces it atomically and ``recover()
 from __future__ import annotations
 
 import os
-import re
 import threading
-from typing import Any, Iterator, Optional
 
 from .codec import decode_document, encode
 from .descriptors import Any as _AnyType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Optional
 
 __all__ = [
     "File", "FileNotFound", "Folder", "model_folder", "resource_folder", "set_folders", "tmp_folder",
@@ -150,7 +152,11 @@ class Folder:
             names = sorted(os.listdir(self.path))
         except FileNotFoundError:
             return
-        test = re.compile(pattern).fullmatch if pattern is not None else None
+        test = None
+        if pattern is not None:
+            import re
+
+            test = re.compile(pattern).fullmatch
         for name in names:
             if name.startswith(".") or not os.path.isfile(os.path.join(self.path, name)):
                 continue
