@@ -78,9 +78,13 @@ for a in sys.argv[1:]:
 settings = SETTINGS
 if "settings-file" in flags:
     settings = load(flags.pop("settings-file"), SETTINGS)
+    if SETTINGS is None:
+        settings = None  # like the runtime: a program without settings ignores the file
 value = INPUT
 if "input-file" in flags:
     value = load(flags.pop("input-file"), INPUT)
+    if INPUT is None:
+        value = None
 dump_settings = "dump-settings" in flags
 dump_input = "dump-input" in flags
 flags.pop("dump-settings", None)
