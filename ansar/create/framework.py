@@ -152,17 +152,26 @@ def _help(name: str, settings: Any, variables: Any) -> str:
 # --- component mode -------------------------------------------------------------------------------
 
 
-def _hold_role_lock(context: Any) -> Any:
-    """Take the role's lock (held for the life of the process) and record our pid beside it."""
-    from filelock import FileLock, Timeout
+def _hold_role_lock(context: Any) -> int:
+    """Take the role's lock for the life of the process and record our pid beside it.
+
+    The lock is an flock on ``<lock folder>/<role>.lock``, the same lock ``filelock.FileLock``
+    takes, so the ``ansar`` command can probe it with filelock; importing filelock here would
+    cost more than the rest of a component's start.
+    """
+    import fcntl
 
     lock_path = context.lock_path()
     os.makedirs(os.path.dirname(lock_path), mode=0o700, exist_ok=True)
-    lock = FileLock(lock_path)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        _fail(f"cannot open lock {lock_path} ({e.strerror})", 1)
     pid_path = lock_path[: -len(".lock")] + ".pid"
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
         try:
             with open(pid_path) as f:
                 pid = f.read().strip()
@@ -172,7 +181,7 @@ def _hold_role_lock(context: Any) -> Any:
     from ._atomic import write_atomic
 
     write_atomic(pid_path, f"{os.getpid()}\n".encode())
-    return lock
+    return fd
 
 
 def _die_with_parent() -> None:
