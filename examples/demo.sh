@@ -1,11 +1,24 @@
 #!/bin/sh
-# The examples run as tools, each command shown before its output (`make demo` sets PATH so that
-# bin/ and the venv come first). Logs go to stderr, results to stdout.
+# A short demonstration: the examples run as tools, then the first steps of the tour with the
+# ansar command in a home of its own. `make demo` sets PATH so that bin/ and the venv come first.
+# Each command is shown before its output; logs go to stderr, results to stdout.
 set -eu
 
 show() { printf '\n$ %s\n' "$*" >&2; }
 run() { show "$@"; "$@"; }
 
+work=$(mktemp -d)
+server=
+cleanup() {
+    if [ -n "$server" ]; then kill -INT "$server" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(cd "$here/../bin" && pwd)
+cd "$work"
+
+# The examples as tools.
 run noop --debug-level=CONSOLE
 run snooze --seconds=1 --debug-level=CONSOLE
 run factorial --debug-level=CONSOLE
@@ -16,7 +29,6 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 show server --port="$port" --debug-level=CONSOLE "&"
 server --port="$port" --debug-level=CONSOLE &
 server=$!
-trap 'kill -INT $server 2>/dev/null || true' EXIT
 python3 - "$port" <<'PY'
 import socket, sys, time
 deadline = time.monotonic() + 30
@@ -32,5 +44,17 @@ PY
 run client --port="$port" --debug-level=CONSOLE
 show kill -INT "$server"
 kill -INT "$server"
-wait "$server"
-trap - EXIT
+wait "$server" || true
+server=
+
+# The tour's first steps: a home whose bin is the checkout's launchers.
+run ansar create --redirect-bin="$bin"
+run ansar add noop
+run ansar add snooze
+run ansar add factorial
+run ansar list
+run ansar update snooze-0 --seconds=5.0
+run ansar settings snooze-0
+run ansar input factorial-0
+run ansar input factorial-0 --set-file="$here/factorial-7"
+run ansar input factorial-0
