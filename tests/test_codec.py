@@ -550,3 +550,41 @@ def test_codec_module_imports_light():
             "print(sorted({'inspect', 'json', 'base64', 'uuid', 'decimal'} & (set(sys.modules) - before)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_runtime_addresses_decode_as_addresses():
+    from ansar.create.point import Address
+
+    value = round_trip(Address(9), d.Address)
+    assert type(value) is Address and value == 9
+    assert word_of(encode(Address(9))) == ["int", 9, []]
+
+
+def test_unregistered_struct_is_registered_when_sent_under_any():
+    class Late(msgspec.Struct):
+        n: int = 0
+
+    assert round_trip(Late(n=4), d.Any) == Late(n=4)
+    assert Late.__art__.name == "Late"
+
+
+def test_binding_again_replaces_the_schema():
+    class Rebound:
+        def __init__(self, a=0, b=0):
+            self.a, self.b = a, b
+
+    register_class(Rebound)
+    assert to_word(Rebound(1, 2), Rebound) == {"a": 1, "b": 2}
+    register_class(Rebound, object_schema={"a": int})
+    assert to_word(Rebound(1, 2), Rebound) == {"a": 1}
+
+
+def test_plain_class_field_outside_init_is_set_after_construction():
+    class Loose:
+        def __init__(self, a=0):
+            self.a = a
+            self.b = None
+
+    register_class(Loose, object_schema={"a": int, "b": str})
+    value = from_word({"a": 1, "b": "x"}, Loose)
+    assert (value.a, value.b) == (1, "x")

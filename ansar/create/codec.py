@@ -615,7 +615,8 @@ class _AddressCodec(_Codec):
 
     def dec(self, word: _Any, ctx: _Context) -> _Any:
         if type(word) is int:
-            return word
+            address = _module_class("ansar.create.point", "Address")  # the runtime's, when loaded
+            return address(word) if address is not None else word
         if type(word) is list and all(type(v) is int for v in word):
             return tuple(word)
         raise _expected("address (int or list of int)", word)
@@ -1142,9 +1143,13 @@ def _named_codec(cls: type) -> tuple[str, _Codec]:
         name = _BUILTIN_BY_CLASS.get((cls.__module__, cls.__qualname__))
         if name is not None:
             return name, _codec_of(_BUILTIN_BY_NAME[name][1])
-        if _is_struct(cls) or _is_enum(cls):
+        if _is_struct(cls) or (_is_enum(cls) and cls.__module__ != d.__name__):
             art = _registry.register(cls).__art__  # type: ignore[attr-defined]
         else:
+            for base in (bool, int, float, str, bytes, bytearray, list, tuple, dict, set):
+                if issubclass(cls, base):  # e.g. an Address is an int
+                    name = base.__name__
+                    return name, _codec_of(_BUILTIN_BY_NAME[name][1])
             raise _Mismatch(f"Cannot encode {cls.__qualname__}: type not registered (see bind)")
     return art.path, _codec_of(_class_descriptor(cls))
 
