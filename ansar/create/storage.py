@@ -8,8 +8,8 @@ names ``word-map.json``; ``store(value)`` replaces it atomically and ``recover()
 from __future__ import annotations
 
 import os
-import threading
 
+from ._atomic import write_atomic as _write_atomic
 from .codec import decode_document, encode
 from .descriptors import Any as _AnyType
 
@@ -26,47 +26,11 @@ class FileNotFound(Exception):
     """The file to recover does not exist. The text names its path."""
 
 
-_sequence = 0
-_sequence_lock = threading.Lock()
-
-
-def _temporary_name(path: str) -> str:
-    global _sequence
-    with _sequence_lock:
-        _sequence += 1
-        n = _sequence
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.{os.getpid()}.{n}.tmp")
-
 
 def write_atomic(path: str, data: bytes) -> None:
     """Replace the file at ``path`` with ``data``: a reader sees the old file or the new, never part."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    temporary = _temporary_name(path)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    _write_atomic(path, data)
 
 
 class File:
