@@ -13,42 +13,61 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / "bin"
 
 
-def kill_process_trees(root: psutil.Process, *, seconds: float = 5.0) -> list[int]:
-    """SIGKILL every descendant of ``root`` and reap them; return the pids that were found.
+def _identity(p: psutil.Process) -> tuple[int, float]:
+    """A process's pid and start time: a pid reused by a later process is not the same one."""
+    try:
+        return p.pid, p.create_time()
+    except psutil.Error:
+        return p.pid, 0.0
 
-    Repeats until no descendant is left, so that children born while killing are caught too.
-    """
-    found: list[int] = []
-    for _ in range(10):
-        try:
-            children = root.children(recursive=True)
-        except psutil.NoSuchProcess:
-            break
-        children = [c for c in children if _alive(c)]
-        if not children:
-            break
-        found.extend(c.pid for c in children)
-        for child in children:
-            try:
-                child.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(children, timeout=seconds)
-    return found
+
+def _descendants(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [c for c in root.children(recursive=True) if _alive(c)]
+    except psutil.Error:
+        return []
 
 
 def _alive(p: psutil.Process) -> bool:
     try:
         return p.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
+    except psutil.Error:
         return False
+
+
+def kill_process_trees(root: psutil.Process, *, keep: frozenset = frozenset(),
+                       seconds: float = 5.0) -> list[int]:
+    """SIGKILL every descendant of ``root`` not in ``keep`` (identities) and reap them.
+
+    Repeats until none is left, so that children born while killing are caught too. Returns the
+    pids that were killed.
+    """
+    killed: list[int] = []
+    for _ in range(10):
+        doomed = [p for p in _descendants(root) if _identity(p) not in keep]
+        if not doomed:
+            break
+        killed.extend(p.pid for p in doomed)
+        for p in doomed:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(doomed, timeout=seconds)
+    return killed
 
 
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
-    """After each test, kill whatever process trees the test left running."""
+    """After each test, kill the process trees the test started and left running.
+
+    Processes that were already running when the test began (a fixture's server of wider scope)
+    are left alone.
+    """
+    me = psutil.Process()
+    before = frozenset(_identity(p) for p in _descendants(me))
     yield
-    kill_process_trees(psutil.Process())
+    kill_process_trees(me, keep=before)
 
 
 @pytest.fixture
