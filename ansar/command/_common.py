@@ -7,7 +7,7 @@ from typing import Optional
 
 import msgspec
 
-from ansar.home import Home, HomeError, Search, open_existing_home, stop_role
+from ansar.home import Home, HomeError, Search, open_existing_home
 
 from ._args import HOME_PATH, Parsed, Usage
 
@@ -60,6 +60,8 @@ def clear_running(home: Home, names: list[str], search: Search, action: str, for
         pids = ", ".join(str(pid) for _, pid in running)
         raise HomeError(f'cannot perform "{action}", "{search}" currently running as - {pids}')
     from concurrent.futures import ThreadPoolExecutor
+
+    from ansar.home import stop_role
 
     contexts = [home.role_context(name) for name, _ in running]
     with ThreadPoolExecutor(max_workers=min(16, len(contexts))) as pool:

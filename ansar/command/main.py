@@ -57,7 +57,7 @@ COMMANDS: dict[str, Command] = {
 }
 
 _WHERE = {
-    "create": "_crud", "add": "_crud", "list": "_crud", "update": "_crud", "delete": "_crud",
+    "create": "_crud", "add": "_crud", "list": "_list", "update": "_crud", "delete": "_crud",
     "destroy": "_crud", "settings": "_values", "input": "_values", "get": "_values",
     "set": "_values", "edit": "_values", "folder": "_values",
 }

@@ -3,27 +3,44 @@
 ``ansar.command`` reads and changes homes through this package only. It never prints and never
 parses a command line; every problem is a ``HomeError`` (``BadValue`` when the user gave something
 unacceptable) whose text is one line naming the role, file or value.
+
+Names load on first use, so that a command that only reads a home starts quickly.
 """
 
-from ansar.create._role import FOLDER_KINDS, REDIRECT_KINDS, HomeError, RoleContext, RoleRecord
+from __future__ import annotations
 
-from ._executable import Encoding, check_document, dump_input, dump_settings
-from ._home import DEFAULT_HOME, Home, create_home, open_existing_home
-from ._names import DEFAULT_TEMPLATE, BadValue, Search, check_name, expand_template
-from ._properties import PROPERTIES, decode_property, encode_property, get_property
-from ._running import PID_UNKNOWN, is_running, stop_role
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ansar.create._role import FOLDER_KINDS, REDIRECT_KINDS, HomeError, RoleContext, RoleRecord
+
+    from ._executable import Encoding, check_document, dump_input, dump_settings
+    from ._home import DEFAULT_HOME, Home, create_home, open_existing_home
+    from ._names import DEFAULT_TEMPLATE, BadValue, Search, check_name, expand_template
+    from ._properties import PROPERTIES, decode_property, encode_property, get_property
+    from ._running import PID_UNKNOWN, is_running, stop_role
+
+_WHERE = {
+    "ansar.create._role": ("FOLDER_KINDS", "REDIRECT_KINDS", "HomeError", "RoleContext", "RoleRecord"),
+    "ansar.home._executable": ("Encoding", "check_document", "dump_input", "dump_settings"),
+    "ansar.home._home": ("DEFAULT_HOME", "Home", "create_home", "open_existing_home"),
+    "ansar.home._names": ("DEFAULT_TEMPLATE", "BadValue", "Search", "check_name", "expand_template"),
+    "ansar.home._properties": ("PROPERTIES", "decode_property", "encode_property", "get_property"),
+    "ansar.home._running": ("PID_UNKNOWN", "is_running", "stop_role"),
+}
+_MODULE = {name: module for module, names in _WHERE.items() for name in names}
 
 __all__ = [
+    "BadValue",
     "DEFAULT_HOME",
     "DEFAULT_TEMPLATE",
+    "Encoding",
     "FOLDER_KINDS",
+    "Home",
+    "HomeError",
     "PID_UNKNOWN",
     "PROPERTIES",
     "REDIRECT_KINDS",
-    "BadValue",
-    "Encoding",
-    "Home",
-    "HomeError",
     "RoleContext",
     "RoleRecord",
     "Search",
@@ -40,3 +57,18 @@ __all__ = [
     "open_existing_home",
     "stop_role",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ansar.home' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

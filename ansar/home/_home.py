@@ -7,7 +7,7 @@ refused before anything is written, so the home is left as it was.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 import msgspec
 
@@ -23,21 +23,18 @@ from ansar.create._role import (
 )
 
 from . import _store
-from ._executable import Encoding
 from ._names import BadValue, Search, check_name
-from ._properties import with_property
-from ._running import is_running
+
+if TYPE_CHECKING:
+    from ._executable import Encoding
 
 __all__ = ["DEFAULT_HOME", "Home", "create_home", "open_existing_home"]
 
 DEFAULT_HOME = ".ansar-home"
 _ROLE_FILES = ("settings", "input", "history")  # <kind folder>/<role>.json, beside the record
 _ROLE_FOLDERS = ("model", "tmp", "logs")  # <kind folder>/<role>/
-_encoder = msgspec.json.Encoder()
-
-
 def _envelope(value: Any) -> bytes:
-    return msgspec.json.format(_encoder.encode({"value": value}), indent=2) + b"\n"
+    return msgspec.json.format(msgspec.json.encode({"value": value}), indent=2) + b"\n"
 
 
 class Home:
@@ -103,6 +100,8 @@ class Home:
 
     def running(self, names: Iterable[str]) -> list[tuple[str, int]]:
         """``(role, pid)`` of every running role among ``names``."""
+        from ._running import is_running
+
         found = []
         for name in names:
             pid = is_running(self._context(name))
@@ -139,6 +138,8 @@ class Home:
 
     def set_property(self, names: Iterable[str], property: str, value: Any) -> None:
         """Set (or with None clear) a property of each role."""
+        from ._properties import with_property
+
         with _store.home_lock(self.path):
             contexts = [self.role(name) for name in names]  # every record readable before any write
             for context in contexts:

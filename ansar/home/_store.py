@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from typing import Iterator
 
 from ansar.create._role import HomeError
@@ -67,6 +66,8 @@ def remove_tree(path: str) -> None:
         return
     if not os.path.isdir(path):
         return
+    import shutil
+
     try:
         shutil.rmtree(path)
     except OSError as e:

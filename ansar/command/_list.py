@@ -1,0 +1,61 @@
+"""list: the roles of a home, one a line, sorted; ``-l`` adds executable, settings and properties."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import msgspec
+
+from ansar.home import Home
+
+from ._args import Parsed
+from ._common import home_of, search_of
+
+__all__ = ["run_list"]
+
+
+def run_list(parsed: Parsed) -> int:
+    home = home_of(parsed)
+    search = search_of(parsed, 0)
+    names = home.select(search, empty_ok=search.pattern is None)
+    if not parsed.settings["long-listing"]:
+        if names:
+            sys.stdout.write("\n".join(names) + "\n")
+        return 0
+    rows = [_long_row(home, name) for name in names]
+    if rows:
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for row in rows:
+            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)] + [row[3]]
+            sys.stdout.write("  ".join(cells).rstrip() + "\n")
+    return 0
+
+
+SUMMARY_LIMIT = 60
+
+
+def _summary(data: Optional[bytes]) -> str:
+    """A line for the settings of a role: its top-level fields as name=value."""
+    if data is None:
+        return "-"
+    try:
+        value = msgspec.json.decode(data).get("value")
+    except (msgspec.DecodeError, AttributeError):
+        return "(damaged)"
+    if isinstance(value, dict):
+        text = " ".join(f"{k}={msgspec.json.encode(v).decode()}" for k, v in value.items())
+    else:
+        text = msgspec.json.encode(value).decode()
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 3] + "..."
+
+
+def _long_row(home: Home, name: str) -> list[str]:
+    role = home.role(name).role
+    assert role is not None
+    properties = []
+    if role.retry is not None:
+        properties.append("retry=" + msgspec.json.encode(role.retry).decode())
+    if role.storage is not None:
+        properties.append(f"storage={role.storage}")
+    return [name, role.executable, _summary(home.read_value(name, "settings")), " ".join(properties) or "-"]
