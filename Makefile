@@ -23,7 +23,8 @@ all: test
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# One stamp per extra: reinstall only when pyproject.toml changes.
+# One stamp per extra: reinstall only when pyproject.toml changes (and keep the stamps).
+.PRECIOUS: $(VENV)/.installed-%
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[$*]'
 	touch $@

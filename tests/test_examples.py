@@ -526,7 +526,16 @@ def test_script_runs_factorial_through_a_channel(tool_env, work):
     assert proc.stdout.decode().strip() == "factorial(4) is 24"
 
 
-# the docs and the build
+# the docs, the demo and the build
+
+
+@pytest.mark.timeout(300)
+def test_demo_runs_to_the_end(tool_env, work):
+    proc = subprocess.run(["sh", str(EXAMPLES / "demo.sh")], stdin=subprocess.DEVNULL, capture_output=True,
+                          env=tool_env, cwd=work, timeout=280)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+    assert b"lib.job_if.JobReturned" in proc.stdout
+    assert b'"value": 7' in proc.stdout  # the last step: factorial-0's input, replaced
 
 
 def test_every_literalinclude_in_the_docs_names_a_real_example():
