@@ -52,14 +52,14 @@ class Setting:
         if self.kind is bool:
             text = f"--{self.name}"
         else:
-            shown = "|".join(self.values) if self.values else self.kind.__name__.upper()
-            text = f"--{self.name}=<{shown}>"
+            text = f"--{self.name}=<{'LEVEL' if self.values else self.kind.__name__.upper()}>"
         return f"{text}, -{self.short}" if self.short else text
 
     def describe(self) -> str:
         default = self.default
         shown = "none" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
-        return f"  {self.usage():<32} {self.kind.__name__:<5} (default {shown}) {self.text}"
+        text = f"{self.text} ({', '.join(self.values)})" if self.values else self.text
+        return f"  {self.usage():<32} {self.kind.__name__:<5} (default {shown}) {text}"
 
 
 LEVELS = ("NONE", "FAULT", "WARNING", "CONSOLE", "OBJECT", "TRACE", "DEBUG")
@@ -202,12 +202,13 @@ def top_help(commands: dict[str, Command]) -> str:
 
 
 def sub_help(command: Command) -> str:
-    lines = [f"usage: ansar [--global=value ...] {command.name} {command.words}".rstrip(), "", command.text, ""]
+    lines = [f"usage: ansar [--global=value ...] {command.name} {command.words} [--setting=value ...]",
+             "", command.text, ""]
     lines.append("settings:")
     lines += [s.describe() for s in command.settings]
     if command.prefix:
-        lines.append(f"  --{command.prefix}<kind>=<PATH>{'':<12} str   (default none) {command.prefix.rstrip('-')} "
-                     "the <kind> folder to PATH")
+        usage = f"--{command.prefix}<kind>=<PATH>"
+        lines.append(f"  {usage:<32} str   (default none) keep the <kind> folder at PATH instead")
     if command.passes:
         lines.append(f"  --<name>=<value>{'':<16} any   {command.passes}")
     if not command.settings and not command.prefix and not command.passes:

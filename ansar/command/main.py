@@ -24,8 +24,8 @@ COMMANDS: dict[str, Command] = {
         Command("create", "[home-path]", "create a home (default .ansar-home here)",
                 [HOME_PATH], most=1, prefix="redirect-"),
         Command("add", "<executable> [role-template] [home-path]",
-                "add roles running an executable found in the home's bin; the template may use "
-                "{executable} and {number} (default {executable}-{number})",
+                "add roles running an executable of the home's bin, named by a template over "
+                "{executable} and {number}",
                 [Setting("start", int, 0, "the first {number}"),
                  Setting("count", int, 1, "how many roles to add, numbered from --start"),
                  HOME_PATH], least=1, most=3, passes=_PASSED),
@@ -50,8 +50,8 @@ COMMANDS: dict[str, Command] = {
         Command("edit", "<settings|input|property> <role>",
                 "edit a value of a role with $EDITOR; it is stored only if it is still valid",
                 [HOME_PATH], least=2, most=2),
-        Command("folder", "<kind> [role]", "print where a role keeps one kind of thing "
-                "(model, resource, tmp, logs, bin, settings, input, history, lock)",
+        Command("folder", "<kind> [role]", "print where a role keeps its model, resource, tmp, logs, bin, "
+                "settings, input, history or lock",
                 [HOME_PATH], least=1, most=2),
     )
 }
