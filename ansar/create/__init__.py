@@ -1,6 +1,7 @@
 """The ansar runtime: ``import ansar.create as ar``.
 
-Light at import: the codec, processes and storage load on first use.
+Every name loads on first use, so tools that only need a part (the ``ansar`` command reading a
+home) do not pay for the rest; the runtime's core is small and loads with the first object.
 """
 
 from __future__ import annotations
@@ -9,29 +10,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-from .binding import bind
-from .lifecycle import (
-    T1,
-    T2,
-    T3,
-    T4,
-    Aborted,
-    Ack,
-    Cannot,
-    Completed,
-    Enquiry,
-    Faulted,
-    Maybe,
-    Nak,
-    SelectTimer,
-    Start,
-    Stop,
-    TimedOut,
-)
-from .log import USER_LOG
-from .point import AutoStop, Point, Stateless, StateMachine, halt
-
 _LAZY = {
+    "bind": "binding",
+    "AutoStop": "point", "Point": "point", "StateMachine": "point", "Stateless": "point", "halt": "point",
+    "USER_LOG": "log",
     "create_object": "framework", "command_variables": "framework",
     "Process": "processing",
     "OpenChannel": "channel",
@@ -49,6 +31,10 @@ _DESCRIPTORS = (
     "default_deque", "default_map", "default_set", "default_vector",
 )
 _LAZY.update({name: "descriptors" for name in _DESCRIPTORS})
+_LAZY.update({name: "lifecycle" for name in (
+    "Aborted", "Ack", "Cannot", "Completed", "Enquiry", "Faulted", "Maybe", "Nak", "SelectTimer", "Start", "Stop",
+    "T1", "T2", "T3", "T4", "TimedOut",
+)})
 
 __all__ = [
     "Aborted", "Ack", "Address", "Any", "ArrayOf", "AutoStop", "Block", "Boolean", "Byte", "Cannot",

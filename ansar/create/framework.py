@@ -167,7 +167,7 @@ def _hold_role_lock(context: Any) -> int:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as e:
         _fail(f"cannot open lock {lock_path} ({e.strerror})", 1)
-    pid_path = lock_path[: -len(".lock")] + ".pid"
+    pid_path = context.pid_path()
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
