@@ -341,6 +341,8 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
 
     # Settings: a file named here, else the role's, else the tool's stored ones, else the factory's.
     settings_path = flags.get("settings-file")
+    if settings_path is not None and settings is None:
+        _fail("this program has no settings (--settings-file)")
     if settings_path is None and context is not None:
         settings_path = context.settings_path() if os.path.exists(context.settings_path()) else None
     elif settings_path is None and settings is not None and "store-settings" not in flags:

@@ -413,7 +413,7 @@ def _class_dispatch(self: Point, message: Any, sender: int) -> None:
     self._received(message, sender)
     try:
         result = fn(self, message)
-    except Exception as e:
+    except BaseException as e:  # SystemExit too: the shared thread must survive any handler
         self._end(fault_from_exception(self, e))
         return
     if machine and not self._ended and result is not None and result is not state:
