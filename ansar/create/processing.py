@@ -2,7 +2,9 @@
 
 Input goes to the child's stdin, its result comes back on its stdout, its logs pass through on
 stderr. A Stop reaches the child as SIGINT; if it does not end within a grace period its whole
-process tree gets SIGTERM, then SIGKILL. When the child ends, any process it left is killed.
+process tree gets SIGTERM, then SIGKILL. The child leads a session of its own, so when it ends
+whatever is left in its process group is killed; ansar children also die with their parent
+(PR_SET_PDEATHSIG, set by create_object), which reaches the groups of their own children.
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ def _signal_tree(root: "subprocess.Popen[bytes]", members: list, signum: int) ->
                 p.send_signal(signum)
         except Exception:
             pass  # already gone
+
+
+def _kill_group(pgid: int) -> None:
+    """Kill whatever is left in a child's process group (it leads its own session)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _kill_leftovers(members: list) -> None:
@@ -172,6 +182,7 @@ class Process(Threaded):
         finally:
             with _live_lock:
                 _live.pop(proc.pid, None)
+        _kill_group(proc.pid)
         _kill_leftovers(members)
         self.state = "ENDED"
         self._log(USER_LOG.OBJECT, ")", f"Process ({proc.pid}) ended with {m.returncode}")
@@ -223,5 +234,6 @@ def stop_all(grace: float = 1.0) -> None:
         while wait and time.monotonic() < deadline and any(p.poll() is None for p in alive):
             time.sleep(0.01)  # bounded poll while the process exits; not synchronisation between threads
     for p in procs:
+        _kill_group(p.pid)
         _kill_leftovers(trees[p.pid])
     sys.stdout.flush()
