@@ -24,7 +24,7 @@ def write(path: Path, value: object) -> str:
 
 def test_settings_prints_the_stored_settings_indented(home: Ansar) -> None:
     home.ok("add", "snooze")
-    assert home.ok("settings", "snooze-0") == '{\n  "value": {\n    "seconds": 2.0\n  }\n}\n'
+    assert home.ok("settings", "snooze-0") == '{\n    "value": {\n        "seconds": 2.0\n    }\n}\n'
 
 
 def test_settings_set_file_replaces_them_after_the_executable_checks(home: Ansar) -> None:
@@ -117,7 +117,7 @@ def test_set_retry_then_get_prints_only_the_members_set(home: Ansar) -> None:
     home.ok("set", "retry", r"test-client-\d\d", f"--encoding-file={retry}")
     out = home.ok("get", "retry", "test-client-49")
     assert json.loads(out) == {"value": {"first_steps": [1.0, 2.0, 4.0]}}
-    assert out.startswith('{\n  "value": {\n    "first_steps": [')
+    assert out.startswith('{\n    "value": {\n        "first_steps": [')
     assert home.document("get", "retry", "test-client-10") == {"value": {"first_steps": [1.0, 2.0, 4.0]}}
 
 

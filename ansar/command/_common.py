@@ -32,7 +32,7 @@ def search_of(parsed: Parsed, word: int) -> Search:
 def print_document(data: bytes) -> None:
     """A ``{"value": ...}`` document, indented for people."""
     try:
-        text = msgspec.json.format(data, indent=2)
+        text = msgspec.json.format(data, indent=4)
     except msgspec.DecodeError:
         text = data
     sys.stdout.write(text.decode().rstrip("\n") + "\n")

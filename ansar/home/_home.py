@@ -34,7 +34,7 @@ DEFAULT_HOME = ".ansar-home"
 _ROLE_FILES = ("settings", "input", "history")  # <kind folder>/<role>.json, beside the record
 _ROLE_FOLDERS = ("model", "tmp", "logs")  # <kind folder>/<role>/
 def _envelope(value: Any) -> bytes:
-    return msgspec.json.format(msgspec.json.encode({"value": value}), indent=2) + b"\n"
+    return msgspec.json.format(msgspec.json.encode({"value": value}), indent=4) + b"\n"
 
 
 class Home:

@@ -53,7 +53,7 @@ def decode_property(name: str, data: bytes, where: str) -> Any:
 
 def encode_property(value: Any) -> bytes:
     """The indented ``{"value": ...}`` document of a property value (only members that are set)."""
-    return msgspec.json.format(_encoder.encode({"value": value}), indent=2)
+    return msgspec.json.format(_encoder.encode({"value": value}), indent=4)
 
 
 def get_property(record: RoleRecord, name: str) -> Any:
