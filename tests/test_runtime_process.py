@@ -194,12 +194,6 @@ time.sleep(600)
 """
 
 
-@pytest.mark.xfail(
-    reason="a stopped ar.Process whose child dies of the SIGINT with status 1 and no result (a Python "
-    "child stopped while its interpreter starts: 'Fatal Python error: init_import_site') comes back as "
-    "Faulted('process ... ended with 1'), not Aborted",
-    strict=True,
-)
 def test_a_stopped_child_ending_without_a_result_is_aborted(tmp_path, monkeypatch, capfd):
     script = executable(tmp_path, "plain", PLAIN)
     site = tmp_path / "site"

@@ -16,15 +16,16 @@ Each kind of folder may be redirected elsewhere when the home is created.
 from __future__ import annotations
 
 import os
-from typing import Generic, Optional, TypeVar
 
-import msgspec
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
-from .retry import RetryIntervals
+    from ._records import HomeRecord, RoleRecord, read_record
 
 __all__ = [
     "FOLDER_KINDS", "HOME_VERSION", "HomeError", "HomeRecord", "REDIRECT_KINDS", "RoleContext",
-    "RoleRecord", "open_home", "open_role", "read_record",
+    "RoleRecord", "open_home", "open_role", "read_component", "read_record",
 ]
 
 HOME_VERSION = 1
@@ -32,56 +33,18 @@ FOLDER_KINDS = ("bin", "settings", "input", "model", "resource", "tmp", "logs", 
 # Every kind but the role records may live outside the home (``ansar create --redirect-<kind>=``).
 REDIRECT_KINDS = FOLDER_KINDS[:-1]
 
-T = TypeVar("T")
-
 
 class HomeError(Exception):
     """A home, or a file in it, is missing or damaged. The text is one line naming the path."""
 
 
-class Envelope(msgspec.Struct, Generic[T], forbid_unknown_fields=True):
-    value: T
+def __getattr__(name: str) -> Any:
+    # The msgspec records load on first use: a component's start-up does without them.
+    if name in ("HomeRecord", "RoleRecord", "Envelope", "read_record"):
+        from . import _records
 
-
-class HomeRecord(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """The home itself: its format version and the folders moved elsewhere."""
-
-    version: int = HOME_VERSION
-    redirect: dict[str, str] = {}
-
-
-class RoleRecord(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """One role: the executable it runs and its properties."""
-
-    executable: str
-    retry: Optional[RetryIntervals] = None
-    storage: Optional[int] = None  # cap on the role's log storage, in bytes
-
-
-def read_record(path: str, kind: type[T]) -> T:
-    """Decode the ``{"value": ...}`` file at ``path`` as ``kind``, or raise HomeError."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise HomeError(f"{path}: not found") from None
-    except OSError as e:
-        raise HomeError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        return _decoder(kind).decode(data).value
-    except msgspec.DecodeError as e:
-        raise HomeError(f"{path}: {e}") from None
-
-
-_decoders: dict = {}
-
-
-def _decoder(kind: type) -> msgspec.json.Decoder:
-    """One decoder per record type, built on first use."""
-    decoder = _decoders.get(kind)
-    if decoder is None:
-        decoder = _decoders[kind] = msgspec.json.Decoder(Envelope[kind])  # type: ignore[valid-type]
-    return decoder
+        return getattr(_records, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RoleContext:
@@ -140,6 +103,8 @@ def open_home(home_path: str) -> RoleContext:
     record = os.path.join(home_path, "home.json")
     if not os.path.isdir(home_path):
         raise HomeError(f"{home_path}: no such home")
+    from ._records import HomeRecord, read_record
+
     home = read_record(record, HomeRecord)
     if home.version > HOME_VERSION:
         raise HomeError(f"{record}: home format {home.version} is newer than this ansar ({HOME_VERSION})")
@@ -153,5 +118,76 @@ def open_role(home_path: str, role_name: str) -> RoleContext:
     path = context.record_path()
     if not os.path.exists(path):
         raise HomeError(f'role "{role_name}" not found in {context.home_path}')
+    from ._records import RoleRecord, read_record
+
     context.role = read_record(path, RoleRecord)
+    return context
+
+
+class _Fields:
+    """A record read without msgspec: attributes as the Struct would have them."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+
+
+def _read_light(path: str, allowed: dict[str, type]) -> dict:
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            document = json.loads(f.read())
+    except FileNotFoundError:
+        raise HomeError(f"{path}: not found") from None
+    except OSError as e:
+        raise HomeError(f"{path}: cannot read ({e.strerror})") from None
+    except ValueError as e:
+        raise HomeError(f"{path}: malformed JSON ({e})") from None
+    value = document.get("value") if isinstance(document, dict) else None
+    if not isinstance(value, dict) or len(document) != 1:
+        raise HomeError(f'{path}: expected a document {{"value": {{...}}}}')
+    for key, member in value.items():
+        t = allowed.get(key)
+        if t is None:
+            raise HomeError(f"{path}: object has no field {key!r}")
+        if member is not None and not isinstance(member, t) or isinstance(member, bool) and t is not bool:
+            raise HomeError(f"{path}: expected {t.__name__} - at $.value.{key}")
+    return value
+
+
+def read_component(home_path: str, role_name: str) -> RoleContext:
+    """``open_role`` for a component's start-up: the same checks, read with the standard json.
+
+    msgspec would cost more than the rest of a small component's start; it loads here only
+    when the role has a retry property to convert.
+    """
+    home_path = os.path.abspath(home_path)
+    if not os.path.isdir(home_path):
+        raise HomeError(f"{home_path}: no such home")
+    record = os.path.join(home_path, "home.json")
+    home = _read_light(record, {"version": int, "redirect": dict})
+    version = home.get("version", HOME_VERSION)
+    if version > HOME_VERSION:
+        raise HomeError(f"{record}: home format {version} is newer than this ansar ({HOME_VERSION})")
+    redirect = home.get("redirect") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in redirect.items()):
+        raise HomeError(f"{record}: expected str - at $.value.redirect")
+    context = RoleContext(home_path, _Fields(version=version, redirect=redirect), role_name, None)  # type: ignore[arg-type]
+    path = context.record_path()
+    if not os.path.exists(path):
+        raise HomeError(f'role "{role_name}" not found in {home_path}')
+    role = _read_light(path, {"executable": str, "retry": dict, "storage": int})
+    if not isinstance(role.get("executable"), str):
+        raise HomeError(f"{path}: object missing required field `executable`")
+    retry = role.get("retry")
+    if retry is not None:
+        import msgspec
+
+        from .retry import RetryIntervals
+
+        try:
+            retry = msgspec.convert(retry, RetryIntervals)
+        except msgspec.ValidationError as e:
+            raise HomeError(f"{path}: {e} (in retry)") from None
+    context.role = _Fields(executable=role["executable"], retry=retry, storage=role.get("storage"))  # type: ignore[assignment]
     return context

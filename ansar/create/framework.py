@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import _signal  # the signal module would load enum for its Signals: not worth it at start-up
 import os
-import signal
 import sys
 
 TYPE_CHECKING = False
@@ -178,9 +178,10 @@ def _hold_role_lock(context: Any) -> int:
         except OSError:
             pid = "?"
         _fail(f'role "{context.role_name}" already running as - {pid}', 1)
-    from ._atomic import write_atomic
-
-    write_atomic(pid_path, f"{os.getpid()}\n".encode())
+    # A plain write: the pid is a courtesy for messages (the lock is what counts) and goes stale
+    # on a crash anyway, so it is not worth two fsyncs on every start.
+    with open(pid_path, "w", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW, 0o600)) as f:
+        f.write(f"{os.getpid()}\n")
     return fd
 
 
@@ -193,7 +194,7 @@ def _die_with_parent() -> None:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        libc.prctl(1, _signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if os.getppid() == 1 and expected != "1":
@@ -221,14 +222,18 @@ class _Driver(Threaded):
         self.stops = 0
 
     def run_main(self, main: Callable, args: tuple, retry: Any) -> Any:
-        from .retry import intervals
+        delays = None
+        if retry is not None:
+            from .retry import intervals
 
-        delays = intervals(retry) if retry is not None else None
+            delays = intervals(retry)
         while True:
             child = self.create(main, *args)
             value = self._wait(child)
-            if delays is None or self.stops:
+            if delays is None:
                 return value
+            if self.stops:  # no more attempts after a Stop: an attempt hoping to retry was aborted
+                return Aborted() if isinstance(value, Maybe) else value
             if isinstance(value, Maybe):
                 delay = next(delays, None)
                 if delay is None:
@@ -301,9 +306,9 @@ def create_object(
     except KeyboardInterrupt:
         status = 130
     finally:
-        from . import processing
-
-        processing.stop_all()
+        processing = sys.modules.get("ansar.create.processing")
+        if processing is not None:  # only a program that started processes has any to stop
+            processing.stop_all()
     sys.stdout.flush()
     sys.exit(status)
 
@@ -332,10 +337,10 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     if home_path or role_name:
         if not (home_path and role_name):
             _fail("component mode needs both --home-path and --role-name")
-        from ._role import HomeError, open_role
+        from ._role import HomeError, read_component
 
         try:
-            context = open_role(home_path, role_name)
+            context = read_component(home_path, role_name)
         except HomeError as e:
             _fail(str(e), 1)
 
@@ -405,8 +410,8 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     def on_signal(signum: int, frame: Any) -> None:
         driver._inbox.put((Stop(), ROOT))
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    _signal.signal(_signal.SIGINT, on_signal)
+    _signal.signal(_signal.SIGTERM, on_signal)
     value = driver.run_main(main, _positional(main, settings, input), retry)
 
     if isinstance(value, Faulted):

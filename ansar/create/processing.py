@@ -114,6 +114,7 @@ class Process(Threaded):
         self.settings = list(settings or ())
         self.grace = INTERRUPT_GRACE if grace is None else grace
         self.state = "INITIAL"
+        self._stopped = False
 
     @property
     def object_name(self) -> str:  # type: ignore[override]
@@ -168,6 +169,7 @@ class Process(Threaded):
         try:
             m = self.select(_Exited, Stop)
             if isinstance(m, Stop):
+                self._stopped = True
                 self.state = "STOPPING"
                 members = _descendants(proc.pid)
                 _signal_tree(proc, [], signal.SIGINT)
@@ -186,7 +188,7 @@ class Process(Threaded):
         _kill_leftovers(members)
         self.state = "ENDED"
         self._log(USER_LOG.OBJECT, ")", f"Process ({proc.pid}) ended with {m.returncode}")
-        return self._result(m)
+        return self._result(m, stopped=bool(members) or self._stopped)
 
     def _wait(self, proc: "subprocess.Popen[bytes]", data: bytes) -> None:
         try:
@@ -196,7 +198,7 @@ class Process(Threaded):
             proc.wait()
         self._deliver(_Exited(proc.returncode, output or b""), self.address)
 
-    def _result(self, m: _Exited) -> Any:
+    def _result(self, m: _Exited, stopped: bool = False) -> Any:
         if m.output.strip():
             from .codec import CodecError, decode
 
@@ -204,7 +206,8 @@ class Process(Threaded):
                 return decode(m.output, source=f'output of "{self.executable}"')
             except CodecError as e:
                 self.warning(str(e))
-        if m.returncode < 0:
+        if m.returncode < 0 or stopped:
+            # Stopped, and no result: perhaps interrupted before it could set up its handlers.
             return Aborted()
         if m.returncode == 0:
             return None
