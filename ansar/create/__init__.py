@@ -27,7 +27,7 @@ _DESCRIPTORS = (
     "Address", "Any", "ArrayOf", "Block", "Boolean", "Byte", "Character", "ClockTime", "DequeOf",
     "Enumeration", "Float4", "Float8", "Integer2", "Integer4", "Integer8", "MapOf", "PointerTo", "Rune",
     "SetOf", "String", "TargetAddress", "TimeDelta", "TimeSpan", "Type", "UUID", "Unicode", "Unsigned2",
-    "Unsigned4", "Unsigned8", "UserDefined", "VectorOf", "Word",
+    "Unsigned4", "Unsigned8", "UserDefined", "VectorOf", "Word", "WorldTime",
     "default_deque", "default_map", "default_set", "default_vector",
 )
 _LAZY.update({name: "descriptors" for name in _DESCRIPTORS})
@@ -44,6 +44,7 @@ __all__ = [
     "SelectTimer", "SetOf", "Start", "StateMachine", "Stateless", "Stop", "String", "T1", "T2", "T3", "T4",
     "TargetAddress", "TestRecord", "TestReport", "TestSuite", "TimeDelta", "TimeSpan", "TimedOut", "Type",
     "USER_LOG", "UUID", "Unicode", "Unsigned2", "Unsigned4", "Unsigned8", "UserDefined", "VectorOf", "Word",
+    "WorldTime",
     "bind", "command_variables", "create_object", "default_deque", "default_map", "default_set",
     "default_vector", "halt", "model_folder", "resource_folder", "test_enquiry", "tmp_folder",
 ]

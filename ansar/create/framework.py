@@ -220,6 +220,7 @@ class _Driver(Threaded):
     def __init__(self) -> None:
         Threaded.__init__(self, "start_vector")
         self.stops = 0
+        self._poll = 0.1
 
     def run_main(self, main: Callable, args: tuple, retry: Any) -> Any:
         delays = None

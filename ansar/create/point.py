@@ -206,6 +206,9 @@ class Threaded(Point):
         self._inbox: SimpleQueue = SimpleQueue()
         self._saved: deque = deque()
         self._select_timer: Optional[SelectTimer] = None
+        # The main thread waits in slices: a signal landing just before a wait with no timeout
+        # would leave its Python handler unrun until some message arrived.
+        self._poll: Optional[float] = None
 
     def _deliver(self, message: Any, sender: int) -> None:
         self._inbox.put((message, sender))
@@ -229,9 +232,17 @@ class Threaded(Point):
             address = self.address
             timers().start((address, SelectTimer), seconds, lambda: send(token, address, TIMER))
         get = self._inbox.get
+        poll = self._poll
         try:
             while True:
-                message, sender = get()
+                if poll is None:
+                    message, sender = get()
+                else:
+                    try:
+                        message, sender = get(timeout=poll)
+                    except Empty:
+                        continue  # back to the interpreter, where a pending signal handler runs
+
                 if type(message) is SelectTimer and sender == TIMER:
                     if message is token:
                         self._received(message, sender)

@@ -40,16 +40,29 @@ class TestReport(msgspec.Struct):
     tested: list[TestRecord] = []
 
 
-class TestSuite(msgspec.Struct):
-    """Reports gathered from many roles, by role name (what ``ansar run --test-run`` builds)."""
+class TestSuite:
+    """Reports gathered from many roles, by role name (what ``ansar run --test-run`` builds).
+
+    ``report`` is a map, written like every map as a list of ``[role, report]`` pairs.
+    """
 
     __test__ = False
-    report: dict[str, TestReport] = {}
+
+    def __init__(self, report: Any = None) -> None:
+        self.report: dict[str, TestReport] = report if report is not None else {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TestSuite) and other.report == self.report
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TestSuite(report={self.report!r})"
 
 
 register(TestRecord)
 register(TestReport)
-register(TestSuite)
+register(TestSuite, factory=lambda d: {"report": d.MapOf(d.Unicode(), d.UserDefined(TestReport))})
 
 _lock = threading.Lock()
 _tested: deque[TestRecord] = deque(maxlen=RETAINED)
