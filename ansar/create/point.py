@@ -127,7 +127,11 @@ class Point:
     def send(self, message: Any, address: int) -> None:
         if _log._level >= USER_LOG.OBJECT:
             self._log(USER_LOG.OBJECT, ">", f"Sent {_message_name(message)} to {Address(address)!r}")
-        send(message, address, self.address)
+        target = _objects.get(address)  # the module's send(), inlined: this is the hot path
+        if target is None:
+            send(message, address, self.address)
+        else:
+            target._deliver(message, self.address)
 
     def reply(self, message: Any) -> None:
         """Send ``message`` to the sender of the last message received."""
@@ -167,7 +171,7 @@ class Point:
         return iter([(c, Address(a)) for a, c in self._children.items()])
 
     def _received(self, message: Any, sender: int) -> None:
-        self.return_address = Address(sender)
+        self.return_address = sender if type(sender) is Address else Address(sender)
         if type(message) is Completed and sender in self._children:
             self._debrief = self._children.pop(sender)
         if _log._level >= USER_LOG.OBJECT:
@@ -220,11 +224,12 @@ class Threaded(Point):
         ``ar.SelectTimer`` is returned when that time passes first.
         """
         saved = self._saved
-        for i, (message, sender) in enumerate(saved):
-            if not types or isinstance(message, types):
-                del saved[i]
-                self._received(message, sender)
-                return message
+        if saved:
+            for i, (message, sender) in enumerate(saved):
+                if not types or isinstance(message, types):
+                    del saved[i]
+                    self._received(message, sender)
+                    return message
         token = None
         if seconds is not None:
             token = SelectTimer()
