@@ -140,7 +140,7 @@ def _help(name: str, settings: Any, variables: Any) -> str:
         lines.append(f"{title}:")
         for field, t in _schema_of(value).items():
             default = getattr(value, field, None)
-            lines.append(f"  --{field}=<{type(t).__name__}>  (default {default!r})")
+            lines.append(f"  --{field}=<{repr(t).replace('()', '')}>  (default {default!r})")
         lines.append("")
     lines.append("runtime flags:")
     for flag, text in RUNTIME_FLAGS.items():
