@@ -89,6 +89,7 @@ dump_settings = "dump-settings" in flags
 dump_input = "dump-input" in flags
 flags.pop("dump-settings", None)
 flags.pop("dump-input", None)
+flags.pop("factory-settings", None)  # no stored tool settings here to ignore
 for k, v in flags.items():
     if not isinstance(SETTINGS, dict) or k not in SETTINGS:
         fail('unknown setting "--' + k + '"')

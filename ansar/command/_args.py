@@ -118,6 +118,10 @@ def _lookup(settings: Sequence[Setting], name: str, short: bool = False) -> Opti
     return None
 
 
+# Sub-commands of the tour that later releases bring; named so that trying one gets a clear answer.
+NOT_YET = ("run", "start", "stop", "status", "pause", "resume", "log", "history", "returned", "snapshot", "deploy")
+
+
 def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
     """Split ``argv`` (without the program name) into globals, sub-command, settings and words."""
     parsed = Parsed(None)
@@ -134,6 +138,8 @@ def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
     name = argv[i]
     command = commands.get(name)
     if command is None:
+        if name in NOT_YET:
+            raise Usage(f'sub-command "{name}" is not in this release (it comes with running roles)')
         raise Usage(f'unknown sub-command "{name}" (ansar --help lists them)')
     globals_ = parsed.globals
     parsed = Parsed(command)
@@ -156,7 +162,7 @@ def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
 
 
 def _setting(parsed: Parsed, token: str, settings: Sequence[Setting], command: Optional[Command]) -> None:
-    where = command.name if command else "ansar"
+    where = command.name if command else "before the sub-command"
     if not token.startswith("--"):
         for letter in token[1:]:  # short flags, possibly run together: -lf
             found = _lookup(GLOBALS, letter, True)

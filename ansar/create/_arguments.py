@@ -10,6 +10,7 @@ RUNTIME_FLAGS = {
     "dump-settings": "print the settings in use as JSON and exit",
     "dump-input": "print the input in use as JSON and exit",
     "store-settings": "keep these settings as the tool's defaults (in the user's config folder)",
+    "factory-settings": "start from the program's own settings, not those kept by --store-settings",
     "settings-file": "read settings from this JSON file",
     "input-file": "read input from this JSON file (default: stdin when it is a pipe or file)",
     "debug-level": "log records at this level and below: NONE FAULT WARNING CONSOLE OBJECT TRACE DEBUG",

@@ -75,19 +75,27 @@ class _FloatCodec(_Codec):
 
     def enc(self, value: _Any, ctx: _Context) -> _Any:
         if isinstance(value, (float, int)) and not isinstance(value, bool):
-            return float(value)
+            return _finite(float(value))
         raise _Mismatch(f"Expected float, got {type(value).__name__}")
 
     def dec(self, word: _Any, ctx: _Context) -> _Any:
         if type(word) is float or type(word) is int:
-            return float(word)
+            return _finite(float(word))
         raise _expected("float", word)
 
     def parse(self, text: str) -> _Any:
         try:
-            return float(text.strip())
+            value = float(text.strip())
         except ValueError:
             raise _Mismatch(f"Expected float, got {text!r}") from None
+        return _finite(value)
+
+
+def _finite(value: float) -> float:
+    # JSON has no NaN or infinity: such a value would be written as null and fail at the next read.
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _Mismatch(f"Expected a finite float, got {value!r}")
+    return value
 
 
 class _UnicodeCodec(_Text):

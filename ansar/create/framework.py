@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 from . import log as _log
 from ._arguments import RUNTIME_FLAGS, UsageError, split_arguments
-from .lifecycle import Aborted, Cannot, Completed, Faulted, Maybe, SelectTimer, Stop
+from .lifecycle import Aborted, Cannot, Completed, Faulted, Maybe, Nak, SelectTimer, Stop
 from .log import USER_LOG
 from .point import ROOT, Address, Threaded, _register
 
@@ -275,10 +275,10 @@ def _exit_status(value: Any) -> int:
     if isinstance(value, bool):
         return 0 if value else 1
     if isinstance(value, int):
-        return value & 0xFF
+        return value if 0 <= value <= 255 else 1  # what an exit status can carry; others mean failure
     if isinstance(value, Faulted):
         return value.exit_code if value.exit_code else 1
-    if isinstance(value, (Aborted, Cannot, Maybe)):
+    if isinstance(value, (Aborted, Cannot, Maybe, Nak)):
         return 1
     return 0
 
@@ -351,7 +351,7 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
         _fail("this program has no settings (--settings-file)")
     if settings_path is None and context is not None:
         settings_path = context.settings_path() if os.path.exists(context.settings_path()) else None
-    elif settings_path is None and settings is not None and "store-settings" not in flags:
+    elif settings_path is None and settings is not None and not {"store-settings", "factory-settings"} & set(flags):
         stored = _config_path(name)
         settings_path = stored if os.path.exists(stored) else None
     if settings_path is not None and settings is not None:
@@ -366,6 +366,8 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     _variables = variables
 
     if "store-settings" in flags:
+        if context is not None:
+            _fail("--store-settings is for tools; change a role's settings with `ansar settings` or `ansar update`")
         if settings is None:
             _fail("this program has no settings to store")
         from ._atomic import write_atomic
@@ -374,6 +376,7 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
         path = _config_path(name)
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         write_atomic(path, encode(settings, type(settings), pretty=True) + b"\n")
+        sys.stderr.write(f"{name}: settings stored in {path}\n")
         return 0
     if "dump-settings" in flags:
         _print_value(settings, settings)

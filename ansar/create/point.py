@@ -301,6 +301,11 @@ class FunctionObject(Threaded):
 def fault_from_exception(point: Point, e: BaseException) -> Faulted:
     condition = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
     point.fault(f"Exception - {condition}")
+    if _log._level >= USER_LOG.DEBUG:  # where it was raised, for the developer
+        import traceback
+
+        for line in "".join(traceback.format_exception(type(e), e, e.__traceback__)).splitlines():
+            point.debug(line)
     return Faulted(condition=condition, explanation=f'unhandled in "{point.object_name}"')
 
 

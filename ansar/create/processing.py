@@ -9,6 +9,7 @@ whatever is left in its process group is killed; ansar children also die with th
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -27,7 +28,7 @@ __all__ = ["Process", "find_executable", "stop_all"]
 INTERRUPT_GRACE = 5.0  # seconds after SIGINT before SIGTERM
 TERMINATE_GRACE = 3.0  # seconds after SIGTERM before SIGKILL
 
-_live: dict[int, "subprocess.Popen[bytes]"] = {}
+_live: dict[int, "subprocess.Popen[bytes]"] = {}  # stopped at exit: create_object's end, or atexit
 _live_lock = threading.Lock()
 
 
@@ -240,3 +241,6 @@ def stop_all(grace: float = 1.0) -> None:
         _kill_group(p.pid)
         _kill_leftovers(trees[p.pid])
     sys.stdout.flush()
+
+
+atexit.register(stop_all)  # a plain script (OpenChannel) leaves no child behind either

@@ -60,20 +60,36 @@ def ask(
     Its one-line refusal (exit 2) becomes BadValue; anything else that goes wrong is HomeError.
     ``what`` says what was being asked, for the error text.
     """
+    import signal
     import subprocess
 
     name = os.path.basename(executable)
     try:
-        done = subprocess.run(
+        # A session of its own, so that a hung executable goes with everything it started.
+        proc = subprocess.Popen(
             [executable, *arguments],
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=seconds,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise HomeError(f'executable "{name}" did not answer {what} within {seconds:g}s') from None
     except OSError as e:
         raise HomeError(f'executable "{name}" cannot be run ({e.strerror})') from None
+    try:
+        stdout, stderr = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.communicate()
+        raise HomeError(f'executable "{name}" did not answer {what} within {seconds:g}s') from None
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # nothing it started outlives the question
+        except OSError:
+            pass
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     if done.returncode != 0:
         lines = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
         reason = lines[-1].strip() if lines else f"exit status {done.returncode}"
@@ -91,6 +107,8 @@ def dump_settings(
     arguments = ["--dump-settings"]
     if settings_file is not None:
         arguments.append(f"--settings-file={os.path.abspath(settings_file)}")
+    else:
+        arguments.append("--factory-settings")  # not what the user stored for tool runs
     arguments.extend(overrides)
     what = "the settings" if not overrides else " ".join(overrides)
     return ask(executable, arguments, what=what)
