@@ -396,3 +396,34 @@ def test_an_executable_added_later_to_bin_is_found(home: Ansar) -> None:
     make_executable(home.bin, "robot-arm", {"rotation": 0.0})
     home.ok("add", "robot-arm", "left-arm", "--rotation=-90.0")
     assert home.document("settings", "left-arm") == {"value": {"rotation": -90.0}}
+
+
+# After a new user's trial.
+
+
+@pytest.mark.parametrize("name", ["run", "start", "stop", "status", "log", "history", "deploy"])
+def test_sub_commands_of_a_later_release_say_so(ansar: Ansar, name: str) -> None:
+    assert ansar.refused(2, name) == f'ansar: sub-command "{name}" is not in this release (it comes with running roles)'
+
+
+def test_a_mistake_before_the_sub_command_is_named_once(home: Ansar) -> None:
+    assert home.refused(2, "-l", "list") == 'ansar: before the sub-command: unknown flag "-l"'
+
+
+def test_an_executable_that_hangs_is_ended_with_what_it_started(home: Ansar, monkeypatch) -> None:
+    import psutil
+
+    from ansar.home import _executable
+
+    monkeypatch.setattr(_executable, "ASK_SECONDS", 1.0)
+    monkeypatch.setattr(_executable.ask, "__defaults__", None)
+    monkeypatch.setattr(_executable.ask, "__kwdefaults__", {"seconds": 1.0})
+    bin_folder = home.cwd / "dist"
+    bin_folder.mkdir(exist_ok=True)
+    hang = bin_folder / "hang"
+    marker = f"sleep {os.getpid() % 1000 + 1000}"
+    hang.write_text(f"#!/bin/sh\n{marker}\n")
+    hang.chmod(0o755)
+    assert "did not answer" in home.refused(1, "add", "hang")
+    left = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-1:] == [marker.split()[1]]]
+    assert left == []

@@ -695,3 +695,92 @@ def test_a_settings_file_for_a_program_without_settings_is_refused(tmp_path, env
     """)
     line = one_line_error(run(script, f"--settings-file={tmp_path}/nowhere.json", env=env), status=None)
     assert "settings" in line
+
+
+# --- fixes after a new user's trial --------------------------------------------------------------------
+
+
+def test_store_settings_is_refused_in_component_mode(tmp_path, env):
+    script = write(tmp_path, "storing", """
+        def main(self, settings):
+            return ar.Ack()
+        ar.create_object(main, factory_settings=Settings())
+    """, prefix=SETTINGS)
+    home = make_home(tmp_path, "storing-0")
+    line = one_line_error(run(script, *component(home, "storing-0"), "--store-settings", "--count=9", env=env))
+    assert "--store-settings is for tools" in line
+    assert not (tmp_path / "config").exists()
+
+
+def test_factory_settings_ignores_what_the_tool_stored(tmp_path, env):
+    script = write(tmp_path, "stored", """
+        def main(self, settings):
+            return ar.Ack()
+        ar.create_object(main, factory_settings=Settings())
+    """, prefix=SETTINGS)
+    stored = run(script, "--store-settings", "--count=9", env=env)
+    assert stored.returncode == 0 and b"settings stored in" in stored.stderr
+    assert output(run(script, "--dump-settings", env=env))["value"]["count"] == 9
+    assert output(run(script, "--dump-settings", "--factory-settings", env=env))["value"]["count"] == 3
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e400"])
+def test_a_float_that_json_cannot_hold_is_refused(tmp_path, env, text):
+    script = write(tmp_path, "floaty", """
+        def main(self, settings):
+            return ar.Ack()
+        ar.create_object(main, factory_settings=Settings())
+    """, prefix=SETTINGS)
+    assert "Expected a finite float" in one_line_error(run(script, f"--ratio={text}", env=env))
+
+
+@pytest.mark.parametrize("result, status", [("ar.Nak()", 1), ("300", 1), ("-1", 1), ("7", 7), ("0", 0)])
+def test_exit_status_follows_the_result(tmp_path, env, result, status):
+    script = write(tmp_path, "status", f"""
+        def main(self):
+            return {result}
+        ar.create_object(main)
+    """)
+    assert run(script, env=env).returncode == status
+
+
+def test_an_escaping_exception_logs_its_traceback_at_debug(tmp_path, env):
+    script = write(tmp_path, "crasher", """
+        def main(self):
+            raise RuntimeError("oops in main")
+        ar.create_object(main)
+    """)
+    quiet = run(script, env=env)
+    assert quiet.returncode == 1 and b"oops in main" in quiet.stderr and b"Traceback" not in quiet.stderr
+    loud = run(script, "--debug-level=DEBUG", env=env)
+    assert re.search(rb'crasher.py", line \d+, in main', loud.stderr), loud.stderr
+
+
+CHANNEL_INTERRUPTED = """
+import os, sys
+import ansar.create as ar
+try:
+    with ar.OpenChannel() as channel:
+        channel.create(ar.Process, sys.argv[1])
+        with open(os.environ["READY_FILE"], "w") as f:
+            f.write("ready")
+        raise KeyboardInterrupt  # as a control-c in the middle of the script would
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_an_interrupted_channel_stops_its_process_children(tmp_path, env):
+    import psutil
+
+    script = tmp_path / "channel.py"
+    script.write_text(CHANNEL_INTERRUPTED)
+    zombie = Path(__file__).resolve().parent.parent / "bin" / "zombie"
+    env["READY_FILE"] = str(tmp_path / "ready")
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    before = {p.pid for p in psutil.process_iter()}
+    proc = run(script, str(zombie), env=env)
+    assert proc.stdout == b"interrupted\n", proc.stderr
+    left = [p for p in psutil.process_iter(["cmdline"]) if p.pid not in before
+            and any("zombie" in part for part in (p.info["cmdline"] or []))]
+    assert left == []
