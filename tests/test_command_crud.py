@@ -427,3 +427,8 @@ def test_an_executable_that_hangs_is_ended_with_what_it_started(home: Ansar, mon
     assert "did not answer" in home.refused(1, "add", "hang")
     left = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-1:] == [marker.split()[1]]]
     assert left == []
+
+
+def test_a_role_name_starting_with_a_dash_is_refused(home: Ansar) -> None:
+    make_executable(home.cwd / "dist", "snooze", settings={"seconds": 1.0})
+    assert "is not a plain name" in home.refused(2, "add", "snooze", "--", "-weird")

@@ -22,10 +22,10 @@ class BadValue(HomeError):
 def check_name(name: str, what: str = "role name") -> str:
     """``name`` if it is a plain name: letters, digits, ``.``, ``_``, ``-``; nothing that could
     climb out of the folder it is joined to."""
-    if not _PLAIN.fullmatch(name) or name in (".", "..") or name.startswith(".") or len(name) > NAME_LIMIT:
+    if not _PLAIN.fullmatch(name) or name in (".", "..") or name[0] in ".-" or len(name) > NAME_LIMIT:
         raise BadValue(
             f'{what} "{name}" is not a plain name (letters, digits, ".", "_" and "-", '
-            f"not starting with \".\", at most {NAME_LIMIT} characters)"
+            f"not starting with \".\" or \"-\", at most {NAME_LIMIT} characters)"
         )
     return name
 
