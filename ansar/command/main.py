@@ -51,7 +51,7 @@ COMMANDS: dict[str, Command] = {
                 "edit a value of a role with $EDITOR; it is stored only if it is still valid",
                 [HOME_PATH], least=2, most=2),
         Command("folder", "<kind> [role]", "print where a role keeps its model, resource, tmp, logs, bin, "
-                "settings, input, history or lock",
+                "settings, input, history, lock or role (its record)",
                 [HOME_PATH], least=1, most=2),
     )
 }
