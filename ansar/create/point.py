@@ -472,11 +472,18 @@ def bind_point(cls: type, dispatch: Any = None) -> type:
     """Register a class-based object and its dispatch table."""
     machine = issubclass(cls, StateMachine)
     cls.__dispatch__ = _Dispatch(machine, dispatch)  # type: ignore[attr-defined]
+    if "__art__" not in cls.__dict__:
+        from ._registry import Art, type_name
+
+        cls.__art__ = Art(cls.__name__, type_name(cls), {})  # type: ignore[attr-defined]
     return cls
 
 
 def bind_function(function: Callable) -> Callable:
+    from ._registry import Art
+
     function.__ansar_function__ = True  # type: ignore[attr-defined]
+    function.__art__ = Art(function.__name__, f"{function.__module__}.{function.__qualname__}", {})  # type: ignore[attr-defined]
     return function
 
 
