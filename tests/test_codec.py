@@ -588,3 +588,28 @@ def test_plain_class_field_outside_init_is_set_after_construction():
     register_class(Loose, object_schema={"a": int, "b": str})
     value = from_word({"a": 1, "b": "x"}, Loose)
     assert (value.a, value.b) == (1, "x")
+
+
+def test_float4_refuses_what_single_precision_cannot_hold():
+    import ansar.create as ar
+    from ansar.create.codec import CodecError, decode, parse_argument
+
+    assert parse_argument("1e30", ar.Float4) == 1e30
+    with pytest.raises(CodecError, match="at most"):
+        parse_argument("1e40", ar.Float4)
+    with pytest.raises(CodecError, match="at most"):
+        decode(b'{"value": -1e39}', ar.Float4)
+    assert parse_argument("1e40", ar.Float8) == 1e40
+
+
+def test_strict_decoding_refuses_a_field_the_class_does_not_have():
+    from ansar.create.codec import CodecError, decode, register_class
+
+    class Typo:
+        def __init__(self, seconds=1.0):
+            self.seconds = seconds
+
+    register_class(Typo)
+    assert decode(b'{"value": {"secnds": 9.0}}', Typo).seconds == 1.0  # lenient between programs
+    with pytest.raises(CodecError, match="unknown field secnds"):
+        decode(b'{"value": {"secnds": 9.0}}', Typo, source="typo.json", strict=True)

@@ -784,3 +784,14 @@ def test_an_interrupted_channel_stops_its_process_children(tmp_path, env):
     left = [p for p in psutil.process_iter(["cmdline"]) if p.pid not in before
             and any("zombie" in part for part in (p.info["cmdline"] or []))]
     assert left == []
+
+
+def test_a_misspelled_field_in_a_settings_file_is_refused(tmp_path, env):
+    script = write(tmp_path, "typo", """
+        def main(self, settings):
+            return ar.Ack()
+        ar.create_object(main, factory_settings=Settings())
+    """, prefix=SETTINGS)
+    (tmp_path / "typo.json").write_text('{"value": {"cuont": 9}}')
+    line = one_line_error(run(script, f"--settings-file={tmp_path / 'typo.json'}", "--dump-settings", env=env))
+    assert "unknown field cuont" in line and "typo.json" in line

@@ -52,9 +52,12 @@ def _expected(what: str, word: _Any) -> _Mismatch:
 class _Context:
     """Pointer state of one document."""
 
-    __slots__ = ("aliases", "keep", "pointer", "collectors", "refs", "next", "foreign", "bodies", "objects")
+    __slots__ = (
+        "aliases", "keep", "pointer", "collectors", "refs", "next", "foreign", "bodies", "objects", "strict",
+    )
 
-    def __init__(self, bodies: Optional[dict] = None) -> None:
+    def __init__(self, bodies: Optional[dict] = None, strict: bool = False) -> None:
+        self.strict = strict  # refuse fields a class does not have (files a person wrote)
         self.aliases: dict[int, _Any] = {}  # id(object) -> alias
         self.keep: list = []  # pointed-to objects, alive until the end so ids stay unique
         self.pointer: list = []  # [alias, body] pairs written

@@ -107,7 +107,7 @@ class _ObjectCodec(_Codec):
         for key, w in word.items():
             f = self.by_key.get(key)
             if f is None:
-                if self.forbid_unknown:
+                if self.forbid_unknown or ctx.strict:
                     raise _Mismatch(f"Object contains unknown field {key}")
                 continue
             try:

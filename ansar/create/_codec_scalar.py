@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "_AddressCodec", "_BinaryCodec", "_BlockCodec", "_BooleanCodec", "_CharacterCodec", "_EnumerationCodec",
-    "_FloatCodec", "_IntegerCodec", "_RuneCodec", "_StringCodec", "_TypeCodec", "_UUIDCodec", "_UnicodeCodec",
+    "_Float4Codec", "_FloatCodec", "_IntegerCodec", "_RuneCodec", "_StringCodec", "_TypeCodec", "_UUIDCodec",
+    "_UnicodeCodec",
     "_WordCodec",
 ]
 
@@ -72,15 +73,22 @@ class _IntegerCodec(_Codec):
 
 class _FloatCodec(_Codec):
     name = "float"
+    limit = float("inf")  # the largest magnitude the type holds
+
+    def _check(self, value: float) -> float:
+        value = _finite(value)
+        if abs(value) > self.limit:
+            raise _Mismatch(f"Expected float of at most {self.limit:g} in magnitude, got {value!r}")
+        return value
 
     def enc(self, value: _Any, ctx: _Context) -> _Any:
         if isinstance(value, (float, int)) and not isinstance(value, bool):
-            return _finite(float(value))
+            return self._check(float(value))
         raise _Mismatch(f"Expected float, got {type(value).__name__}")
 
     def dec(self, word: _Any, ctx: _Context) -> _Any:
         if type(word) is float or type(word) is int:
-            return _finite(float(word))
+            return self._check(float(word))
         raise _expected("float", word)
 
     def parse(self, text: str) -> _Any:
@@ -88,7 +96,11 @@ class _FloatCodec(_Codec):
             value = float(text.strip())
         except ValueError:
             raise _Mismatch(f"Expected float, got {text!r}") from None
-        return _finite(value)
+        return self._check(value)
+
+
+class _Float4Codec(_FloatCodec):
+    limit = 3.4028234663852886e38  # IEEE single precision
 
 
 def _finite(value: float) -> float:

@@ -36,6 +36,7 @@ from ._codec_scalar import (
     _BooleanCodec,
     _CharacterCodec,
     _EnumerationCodec,
+    _Float4Codec,
     _FloatCodec,
     _IntegerCodec,
     _RuneCodec,
@@ -65,7 +66,7 @@ Incognito.__module__ = __name__
 # Descriptors into converters.
 
 _SIMPLE: dict[type, _Any] = {
-    d.Boolean: _BooleanCodec, d.Float4: _FloatCodec, d.Float8: _FloatCodec, d.Character: _CharacterCodec,
+    d.Boolean: _BooleanCodec, d.Float4: _Float4Codec, d.Float8: _FloatCodec, d.Character: _CharacterCodec,
     d.Rune: _RuneCodec, d.String: _StringCodec, d.Unicode: _UnicodeCodec, d.Block: _BlockCodec,
     _Binary: _BinaryCodec, d.ClockTime: _ClockTimeCodec, d.WorldTime: _WorldTimeCodec,
     d.TimeSpan: _TimeSpanCodec, d.TimeDelta: _TimeDeltaCodec, d.UUID: _UUIDCodec, d.Type: _TypeCodec,
@@ -171,7 +172,7 @@ def encode(value: _Any, t: _Any = d.Any, pretty: bool = False, **members: _Any) 
     return msgspec.json.format(data, indent=4) if pretty else data
 
 
-def decode_document(data: _Any, t: _Any = d.Any, source: str = "") -> tuple[_Any, dict]:
+def decode_document(data: _Any, t: _Any = d.Any, source: str = "", strict: bool = False) -> tuple[_Any, dict]:
     """Like ``decode``, also returning the whole document (to read members such as "version")."""
     import msgspec
 
@@ -198,18 +199,20 @@ def decode_document(data: _Any, t: _Any = d.Any, source: str = "") -> tuple[_Any
     codec = _codec_of(t)
     word = document["value"]
     try:
-        value = None if word is None else codec.dec(word, _Context(bodies))
+        value = None if word is None else codec.dec(word, _Context(bodies, strict))
     except _Mismatch as e:
         raise _failed(e, source) from None
     return value, document
 
 
-def decode(data: _Any, t: _Any = d.Any, source: str = "") -> _Any:
+def decode(data: _Any, t: _Any = d.Any, source: str = "", strict: bool = False) -> _Any:
     """The value of the JSON document ``data`` (bytes or str), as type ``t``.
 
-    Raises CodecError, naming ``source`` (a file name, say) and the path of a mismatch.
+    Raises CodecError, naming ``source`` (a file name, say) and the path of a mismatch. With
+    ``strict``, a field that a class does not have is an error rather than ignored: for files
+    a person writes (settings, input), where it is most likely a misspelling.
     """
-    return decode_document(data, t, source)[0]
+    return decode_document(data, t, source, strict)[0]
 
 
 def parse_argument(text: str, t: _Any) -> _Any:

@@ -93,7 +93,7 @@ def _read_typed(path: str, example: Any) -> Any:
     except OSError as e:
         _fail(f"cannot read {path} ({e.strerror})")
     try:
-        return decode(data, type(example), source=path)
+        return decode(data, type(example), source=path, strict=True)
     except CodecError as e:
         _fail(str(e))
 
@@ -111,7 +111,7 @@ def _read_stdin(example: Any) -> Any:
     from .codec import CodecError, decode
 
     try:
-        return decode(data, type(example), source="stdin")
+        return decode(data, type(example), source="stdin", strict=True)
     except CodecError as e:
         _fail(str(e))
 
