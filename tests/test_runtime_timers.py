@@ -239,3 +239,16 @@ def test_set_clock_returns_the_previous_clock():
     from ansar.create.timer import clock as current
 
     assert current() is previous
+
+
+def test_ending_objects_forgets_their_timers_without_scanning_everyone_elses():
+    from ansar.create.timer import TimerService
+
+    service = TimerService()
+    for owner in range(2000):
+        service.start((owner, "T1"), 3600.0, lambda: None)
+        service.start((owner, "T2"), 3600.0, lambda: None)
+    service.cancel((5, "T1"))
+    for owner in range(2000):
+        service.cancel_all(owner)
+    assert service._current == {} and service._owned == {}

@@ -65,6 +65,7 @@ class TimerService:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, object]] = []
         self._current: dict[object, tuple[int, Fire, Optional[float]]] = {}
+        self._owned: dict[object, set] = {}  # owner -> its keys, so an ending object is cheap to clear
         self._seq = itertools.count()
         self._cond = threading.Condition(threading.Lock())
         self._thread: Optional[threading.Thread] = None
@@ -74,6 +75,8 @@ class TimerService:
         with self._cond:
             seq = next(self._seq)
             self._current[key] = (seq, fire, seconds if repeating else None)
+            if isinstance(key, tuple) and key:
+                self._owned.setdefault(key[0], set()).add(key)
             heapq.heappush(self._heap, (_clock.now() + seconds, seq, key))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ansar-timers", daemon=True)
@@ -83,12 +86,21 @@ class TimerService:
     def cancel(self, key: object) -> None:
         with self._cond:
             self._current.pop(key, None)  # its heap entry is skipped when it surfaces
+            self._disown(key)
 
     def cancel_all(self, owner: object) -> None:
         """Forget every key ``(owner, ...)``."""
         with self._cond:
-            for key in [k for k in self._current if isinstance(k, tuple) and k and k[0] == owner]:
-                del self._current[key]
+            for key in self._owned.pop(owner, ()):
+                self._current.pop(key, None)
+
+    def _disown(self, key: object) -> None:
+        if isinstance(key, tuple) and key:
+            keys = self._owned.get(key[0])
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._owned[key[0]]
 
     def poke(self) -> None:
         with self._cond:
@@ -110,6 +122,7 @@ class TimerService:
                         due.append(fire)
                         if interval is None:
                             del self._current[key]
+                            self._disown(key)
                         else:
                             nseq = next(self._seq)
                             self._current[key] = (nseq, fire, interval)
