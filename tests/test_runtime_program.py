@@ -795,3 +795,31 @@ def test_a_misspelled_field_in_a_settings_file_is_refused(tmp_path, env):
     (tmp_path / "typo.json").write_text('{"value": {"cuont": 9}}')
     line = one_line_error(run(script, f"--settings-file={tmp_path / 'typo.json'}", "--dump-settings", env=env))
     assert "unknown field cuont" in line and "typo.json" in line
+
+
+def test_a_third_signal_ends_a_program_that_ignores_stop(tmp_path, env):
+    script = write(tmp_path, "deaf", """
+        def main(self):
+            with open(os.environ["READY_FILE"], "w") as f:
+                f.write("ready")
+            while True:
+                self.select(ar.Ack)  # never arrives; Stops are kept, unread
+        ar.create_object(main)
+    """)
+    env["READY_FILE"] = str(tmp_path / "ready")
+    proc = subprocess.Popen([sys.executable, str(script), "--debug-level=OBJECT"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        wait_for_file(tmp_path / "ready", proc)
+        assert proc.stderr is not None
+        for _ in range(2):  # one at a time: signals sent together may merge into one
+            proc.send_signal(signal.SIGINT)
+            while b"start_vector - Sent Stop" not in proc.stderr.readline():
+                pass  # the test timeout bounds this
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130 and b"ended by a third signal" in err, err

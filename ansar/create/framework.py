@@ -411,7 +411,18 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     driver = _Driver()
     _register(driver, ROOT)
 
+    signals = [0]
+
     def on_signal(signum: int, frame: Any) -> None:
+        # Each SIGINT/SIGTERM is a Stop. A third means the program is not listening: end it now,
+        # with its child processes.
+        signals[0] += 1
+        if signals[0] >= 3:
+            processing = sys.modules.get("ansar.create.processing")
+            if processing is not None:
+                processing.stop_all(grace=0.0)
+            sys.stderr.write(f"{name}: ended by a third signal\n")
+            os._exit(130)
         driver._inbox.put((Stop(), ROOT))
 
     _signal.signal(_signal.SIGINT, on_signal)
