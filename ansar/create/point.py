@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 from . import log as _log
 from .lifecycle import Completed, Faulted, SelectTimer, Start, Stop
 from .log import USER_LOG
-from .timer import clock, timers
+from .timer import timers
 
 __all__ = [
     "Address", "AutoStop", "Point", "StateMachine", "Stateless", "bind_function", "bind_point", "halt",
-    "lookup_object", "send",
+    "send",
 ]
 
 
@@ -46,14 +46,6 @@ TESTS = Address(4)
 _ids = itertools.count(7)
 _objects: dict[int, "Point"] = {}
 _objects_lock = threading.Lock()
-
-
-def lookup_object(address: int) -> Optional["Point"]:
-    return _objects.get(address)
-
-
-def live_objects() -> int:
-    return len(_objects)
 
 
 def _message_name(m: Any) -> str:
@@ -81,8 +73,6 @@ def halt(address: int) -> None:
 class Point:
     """The base of every object: sending, logging, tests, children and timers."""
 
-    _name: str = "point"
-
     def __init__(self) -> None:
         self.address: Address = Address(0)
         self.parent_address: Address = ROOT
@@ -95,7 +85,10 @@ class Point:
     # --- identity and logging -------------------------------------------------------------
     @property
     def object_name(self) -> str:
-        return self._name
+        """The name in log lines: the class, with the state of a machine (``Process[INITIAL]``)."""
+        name = type(self).__name__
+        state = getattr(self, "current_state", None)
+        return f"{name}[{state.__name__}]" if state is not None and hasattr(state, "__name__") else name
 
     def _log(self, level: int, marker: str, text: str) -> None:
         if level <= _log._level:
@@ -146,8 +139,50 @@ class Point:
     def halt(self, address: int) -> None:
         halt(address)
 
+    # --- dispatch of class-based objects (Threaded overrides delivery) --------------------------
     def _deliver(self, message: Any, sender: int) -> None:
-        raise NotImplementedError
+        self._queue_put((self, message, sender))  # the shared dispatcher thread chosen at create
+
+    def _dispatch(self, message: Any, sender: int) -> None:
+        table: _Dispatch = type(self).__dispatch__  # type: ignore[attr-defined]
+        machine = table.machine
+        state = getattr(self, "current_state", None) if machine else None
+        t = type(message)
+        fn = table.find(state, t)
+        if fn is None:
+            if any(issubclass(t, s) for s in table.saved.get(state, ())):
+                self._saved_messages.append((message, sender))
+                return
+            fn = table.unknown.get(state)
+            if fn is None:
+                self._received(message, sender)
+                where = f" in {state.__name__}" if machine and state is not None else ""
+                self.warning(f"Unexpected {t.__name__}{where} from {Address(sender)!r} (ignored)")
+                return
+        self._received(message, sender)
+        try:
+            result = fn(self, message)
+        except BaseException as e:  # SystemExit too: the shared thread must survive any handler
+            self._end(fault_from_exception(self, e))
+            return
+        if machine and not self._ended and result is not None and result is not state:
+            self.current_state = result
+            self._replay_saved()
+
+    def _replay_saved(self) -> None:
+        saved = self._saved_messages
+        if not saved:
+            return
+        pending = list(saved)
+        saved.clear()
+        for message, sender in pending:
+            if self._ended:
+                return
+            self._dispatch(message, sender)
+
+    def complete(self, value: Any = None) -> None:
+        """End this object; ``value`` goes to the parent as ``Completed.value``."""
+        self._end(value)
 
     # --- children -------------------------------------------------------------------------
     def create(self, target: Any, *args: Any, **kw: Any) -> Address:
@@ -209,10 +244,13 @@ class Threaded(Point):
         self._name = name
         self._inbox: SimpleQueue = SimpleQueue()
         self._saved: deque = deque()
-        self._select_timer: Optional[SelectTimer] = None
         # The main thread waits in slices: a signal landing just before a wait with no timeout
         # would leave its Python handler unrun until some message arrived.
         self._poll: Optional[float] = None
+
+    @property
+    def object_name(self) -> str:
+        return self._name
 
     def _deliver(self, message: Any, sender: int) -> None:
         self._inbox.put((message, sender))
@@ -233,7 +271,6 @@ class Threaded(Point):
         token = None
         if seconds is not None:
             token = SelectTimer()
-            self._select_timer = token
             address = self.address
             timers().start((address, SelectTimer), seconds, lambda: send(token, address, TIMER))
         get = self._inbox.get
@@ -272,18 +309,6 @@ class Threaded(Point):
 
     def run(self) -> Any:
         raise NotImplementedError
-
-    def _pending(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for anything to arrive (used by the main thread's loop)."""
-        if self._saved:
-            return True
-        try:
-            item = self._inbox.get(timeout=timeout)
-        except Empty:
-            return False
-        self._saved.append(item)
-        return True
-
 
 class FunctionObject(Threaded):
     def __init__(self, function: Callable[..., Any]) -> None:
@@ -409,65 +434,6 @@ def _next_dispatcher(n: int) -> _Dispatcher:
         return _dispatchers[n % len(_dispatchers)]
 
 
-def _class_deliver(self: Point, message: Any, sender: int) -> None:
-    self._queue_put((self, message, sender))
-
-
-def _class_dispatch(self: Point, message: Any, sender: int) -> None:
-    table: _Dispatch = type(self).__dispatch__  # type: ignore[attr-defined]
-    machine = table.machine
-    state = getattr(self, "current_state", None) if machine else None
-    t = type(message)
-    fn = table.find(state, t)
-    if fn is None:
-        if machine and t in table.saved.get(state, ()) or any(
-            issubclass(t, s) for s in table.saved.get(state, ())
-        ):
-            self._saved_messages.append((message, sender))
-            return
-        fn = table.unknown.get(state)
-        if fn is None:
-            self._received(message, sender)
-            where = f" in {state.__name__}" if machine and state is not None else ""
-            self.warning(f"Unexpected {t.__name__}{where} from {Address(sender)!r} (ignored)")
-            return
-    self._received(message, sender)
-    try:
-        result = fn(self, message)
-    except BaseException as e:  # SystemExit too: the shared thread must survive any handler
-        self._end(fault_from_exception(self, e))
-        return
-    if machine and not self._ended and result is not None and result is not state:
-        self.current_state = result
-        self._replay_saved()
-
-
-def _replay_saved(self: Point) -> None:
-    saved = self._saved_messages
-    if not saved:
-        return
-    pending = list(saved)
-    saved.clear()
-    for message, sender in pending:
-        if self._ended:
-            return
-        self._dispatch(message, sender)
-
-
-def _class_name(self: Point) -> str:
-    name = type(self).__name__
-    state = getattr(self, "current_state", None)
-    return f"{name}[{state.__name__}]" if state is not None and hasattr(state, "__name__") else name
-
-
-def _complete(self: Point, value: Any = None) -> None:
-    """End this object; ``value`` goes to the parent as ``Completed.value``."""
-    self._end(value)
-
-
-Point.complete = _complete  # type: ignore[attr-defined]
-
-
 def bind_point(cls: type, dispatch: Any = None) -> type:
     """Register a class-based object and its dispatch table."""
     machine = issubclass(cls, StateMachine)
@@ -534,20 +500,11 @@ def _create(parent: int, target: Any, args: tuple, kw: dict) -> Address:
     raise TypeError(f"cannot create {target!r}: not a function or a Point class")
 
 
-# Class-based objects use the shared dispatcher; Threaded overrides these.
-Point._deliver = _class_deliver  # type: ignore[method-assign]
-Point._dispatch = _class_dispatch  # type: ignore[attr-defined]
-Point._replay_saved = _replay_saved  # type: ignore[attr-defined]
-Point.object_name = property(_class_name)  # type: ignore[assignment]
-Threaded.object_name = property(lambda self: self._name)  # type: ignore[assignment]
-
-
 class AutoStop:
     """``with ar.AutoStop(self):`` stops every assigned child on exit and waits for them."""
 
-    def __init__(self, point: Threaded, seconds: Optional[float] = None) -> None:
+    def __init__(self, point: Threaded) -> None:
         self.point = point
-        self.seconds = seconds
 
     def __enter__(self) -> Threaded:
         return self.point
@@ -559,6 +516,3 @@ class AutoStop:
         while point.working():
             point.select(Completed)
 
-
-def wait_clock() -> float:
-    return clock().now()
