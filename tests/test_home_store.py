@@ -140,9 +140,9 @@ def _imports(package: Path) -> set[str]:
 
 
 def test_layers_import_one_way() -> None:
-    """command imports home, home imports only the runtime's role layout and retry; never upward."""
+    """command imports home, home imports only the runtime's role layout, retry and atomic writer; never upward."""
     home = {m for m in _imports(REPO / "ansar" / "home") if m.startswith("ansar")}
-    assert home <= {"ansar.create._role", "ansar.create.retry", "ansar.create.codec"}, home
+    assert home <= {"ansar.create._role", "ansar.create.retry", "ansar.create.codec", "ansar.create._atomic"}, home
     runtime = {m for m in _imports(REPO / "ansar" / "create") if m.startswith(("ansar.home", "ansar.command"))}
     assert runtime == set()
     command = {m for m in _imports(REPO / "ansar" / "command") if m.startswith("ansar.create")}

@@ -11,6 +11,7 @@ import contextlib
 import os
 from typing import Iterator
 
+from ansar.create._atomic import write_atomic
 from ansar.create._role import HomeError
 
 __all__ = ["HOME_LOCK", "home_lock", "make_folder", "remove_file", "remove_tree", "write_file"]
@@ -30,22 +31,10 @@ def make_folder(path: str) -> None:
 
 
 def write_file(path: str, data: bytes) -> None:
-    """Replace the contents of ``path`` with ``data``, atomically."""
-    folder = os.path.dirname(path) or "."
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    """Replace the contents of ``path`` with ``data``, atomically (the runtime's one writer, mode 0600)."""
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
+        write_atomic(path, data, 0o600)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
         raise HomeError(f"{path}: cannot write ({e.strerror})") from None
 
 
