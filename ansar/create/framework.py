@@ -395,9 +395,9 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
         _print_value(input, input)
         return 0
 
+    _die_with_parent()
     retry = None
     if context is not None:
-        _die_with_parent()
         lock = _hold_role_lock(context)  # noqa: F841 - held until the process ends
         from ._context import set_context
         from .storage import set_folders
@@ -405,8 +405,6 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
         set_context(context)
         set_folders(context.model_path(), context.resource_path(), context.tmp_path())
         retry = context.role.retry if context.role is not None else None
-    else:
-        _die_with_parent()
 
     driver = _Driver()
     _register(driver, ROOT)

@@ -97,8 +97,7 @@ def test_enquiry(point: Any) -> None:
     """Have the runtime send the collected ``TestReport`` to ``point``."""
     from .point import TESTS, send
 
-    if point._log is not None:
-        point._log(USER_LOG.OBJECT, ">", f"Sent {Enquiry.__name__} to {TESTS!r}")
+    point._log(USER_LOG.OBJECT, ">", f"Sent {Enquiry.__name__} to {TESTS!r}")
     send(current_report(), point.address, TESTS)
 
 
