@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-__all__ = ["GLOBALS", "Command", "Parsed", "Setting", "Usage", "parse", "sub_help", "top_help"]
+__all__ = ["GLOBALS", "LEVELS", "PERIODS", "Command", "Parsed", "Setting", "Usage", "parse", "sub_help", "top_help"]
 
 
 class Usage(Exception):
@@ -52,7 +52,7 @@ class Setting:
         if self.kind is bool:
             text = f"--{self.name}"
         else:
-            text = f"--{self.name}=<{'LEVEL' if self.values else self.kind.__name__.upper()}>"
+            text = f"--{self.name}=<{('LEVEL' if 'DEBUG' in self.values else 'PERIOD') if self.values else self.kind.__name__.upper()}>"
         return f"{text}, -{self.short}" if self.short else text
 
     def describe(self) -> str:
@@ -62,6 +62,7 @@ class Setting:
         return f"  {self.usage():<32} {self.kind.__name__:<5} (default {shown}) {text}"
 
 
+PERIODS = ("MONTH", "WEEK", "DAY", "HOUR", "HALF", "QUARTER", "TEN", "FIVE", "MINUTE")
 LEVELS = ("NONE", "FAULT", "WARNING", "CONSOLE", "OBJECT", "TRACE", "DEBUG")
 GLOBALS = (
     Setting("force", bool, False, "stop running roles that are in the way, then go ahead", short="f"),
@@ -119,7 +120,7 @@ def _lookup(settings: Sequence[Setting], name: str, short: bool = False) -> Opti
 
 
 # Sub-commands of the tour that later releases bring; named so that trying one gets a clear answer.
-NOT_YET = ("run", "start", "stop", "status", "pause", "resume", "log", "history", "returned", "snapshot", "deploy")
+NOT_YET = ("pause", "resume", "snapshot", "deploy")
 
 
 def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
@@ -139,7 +140,7 @@ def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
     command = commands.get(name)
     if command is None:
         if name in NOT_YET:
-            raise Usage(f'sub-command "{name}" is not in this release (it comes with running roles)')
+            raise Usage(f'sub-command "{name}" is not in this release')
         raise Usage(f'unknown sub-command "{name}" (ansar --help lists them)')
     globals_ = parsed.globals
     parsed = Parsed(command)
@@ -176,13 +177,13 @@ def _setting(parsed: Parsed, token: str, settings: Sequence[Setting], command: O
         return
     name, equals, value = token[2:].partition("=")
     given = value if equals else None
+    found = _lookup(settings, name)  # first: a sub-command may give a global name its own meaning
+    if found is not None:
+        parsed.settings[name] = found.convert(given, where)
+        return
     found = _lookup(GLOBALS, name)
     if found is not None:
         parsed.globals[name] = found.convert(given, where)
-        return
-    found = _lookup(settings, name)
-    if found is not None:
-        parsed.settings[name] = found.convert(given, where)
         return
     if command is not None and command.prefix and name.startswith(command.prefix) and name != command.prefix:
         if given is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from ._args import HOME_PATH, INVERT, Command, Setting, Usage, parse, sub_help, top_help
+from ._args import HOME_PATH, INVERT, LEVELS, PERIODS, Command, Setting, Usage, parse, sub_help, top_help
 
 __all__ = ["COMMANDS", "main"]
 
@@ -50,6 +50,38 @@ COMMANDS: dict[str, Command] = {
         Command("edit", "<settings|input|property> <role>",
                 "edit a value of a role with $EDITOR; it is stored only if it is still valid",
                 [HOME_PATH], least=2, most=2),
+        Command("run", "[search]", "run every matching role in the foreground, wait for all to end and "
+                "print their values",
+                [Setting("debug-level", str, None, "the roles' logging on stderr, up to this level",
+                         values=LEVELS),
+                 Setting("code-path", str, None, "resolve each failed test's source file under this folder"),
+                 Setting("test-run", bool, False, "print a table of test results instead of the values"),
+                 INVERT, HOME_PATH], most=1),
+        Command("start", "[search]", "start every matching role in the background and return",
+                [INVERT, HOME_PATH], most=1),
+        Command("stop", "[search]", "stop every matching role that runs, with its whole process tree",
+                [INVERT, HOME_PATH], most=1),
+        Command("status", "[search]", "list the matching roles that run, sorted",
+                [Setting("long-listing", bool, False, "add the process id and the time it has run", short="l"),
+                 INVERT, HOME_PATH], most=1),
+        Command("log", "<role> [home-path]", "print the stored log records of a role (default: the last "
+                "five minutes)",
+                [Setting("clock", bool, False, "local time for the times given and printed"),
+                 Setting("last", str, None, "begin at the start of the current period", values=PERIODS),
+                 Setting("back", str, None, "begin this long ago (10s, 2m30.5s, 1h, 1d)"),
+                 Setting("from", str, None, "begin at this ISO 8601 time"),
+                 Setting("start", int, None, "begin at this execution (ansar history; negatives from the end)"),
+                 Setting("to", str, None, "end at this ISO 8601 time"),
+                 Setting("span", str, None, "end this long after the beginning"),
+                 Setting("count", int, None, "end after this many records"),
+                 HOME_PATH], least=1, most=2),
+        Command("history", "<role> [home-path]", "list the executions of a role: start, run time and value",
+                [HOME_PATH], least=1, most=2),
+        Command("returned", "<role> [home-path]", "print the value an execution of a role returned (default: "
+                "the latest, waited for while it runs)",
+                [Setting("start", int, None, "the execution (ansar history; negatives from the end)"),
+                 Setting("timeout", str, None, "give up waiting after this many seconds"),
+                 HOME_PATH], least=1, most=2),
         Command("folder", "<kind> [role]", "print where a role keeps its model, resource, tmp, logs, bin, "
                 "settings, input, history, lock or role (its record)",
                 [HOME_PATH], least=1, most=2),
@@ -60,6 +92,8 @@ _WHERE = {
     "create": "_crud", "add": "_crud", "list": "_list", "update": "_crud", "delete": "_crud",
     "destroy": "_crud", "settings": "_values", "input": "_values", "get": "_values",
     "set": "_values", "edit": "_values", "folder": "_values",
+    "run": "_running", "start": "_running", "stop": "_running", "status": "_running",
+    "log": "_log", "history": "_history", "returned": "_history",
 }
 
 
