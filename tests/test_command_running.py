@@ -104,7 +104,7 @@ def test_delete_refuses_a_running_role(home: Ansar, holders: list[Holder]) -> No
     home.ok("add", "client", "--count=2")
     h = hold(holders, home, "client-1")
     err = home.refused(1, "delete", "client-.*")
-    assert err == f'ansar: cannot perform "delete", "client-.*" currently running as - {h.pid}'
+    assert err == f'ansar: cannot perform "delete", currently running - client-1 ({h.pid})'
     assert not h.gone()
     home.ok("delete", "client-0")  # one that is not running goes
 
@@ -129,7 +129,7 @@ def test_destroy_refuses_while_any_role_runs(home: Ansar, holders: list[Holder])
     home.ok("add", "client")
     h = hold(holders, home, "client-0")
     err = home.refused(1, "destroy")
-    assert err == f'ansar: cannot perform "destroy", "(all)" currently running as - {h.pid}'
+    assert err == f'ansar: cannot perform "destroy", currently running - client-0 ({h.pid})'
     assert home.home.exists()
 
 
@@ -217,7 +217,7 @@ def test_a_role_run_by_hand_in_component_mode_blocks_delete(examples: Ansar) -> 
         assert zombie.stderr is not None
         assert "Do nothing until interrupted" in zombie.stderr.readline()  # running, lock held
         err = a.refused(1, "delete", "zombie-0")
-        assert err == f'ansar: cannot perform "delete", "zombie-0" currently running as - {zombie.pid}'
+        assert err == f'ansar: cannot perform "delete", currently running - zombie-0 ({zombie.pid})'
         a.ok("-f", "delete", "zombie-0")
         assert zombie.wait(timeout=10) is not None
         assert a.ok("list") == ""

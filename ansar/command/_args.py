@@ -52,7 +52,8 @@ class Setting:
         if self.kind is bool:
             text = f"--{self.name}"
         else:
-            text = f"--{self.name}=<{('LEVEL' if 'DEBUG' in self.values else 'PERIOD') if self.values else self.kind.__name__.upper()}>"
+            shown = ("LEVEL" if "DEBUG" in self.values else "PERIOD") if self.values else self.kind.__name__.upper()
+            text = f"--{self.name}=<{shown}>"
         return f"{text}, -{self.short}" if self.short else text
 
     def describe(self) -> str:

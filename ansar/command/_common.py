@@ -11,7 +11,7 @@ from ansar.home import Home, HomeError, Search, open_existing_home
 
 from ._args import HOME_PATH, Parsed, Usage
 
-__all__ = ["clear_running", "home_of", "print_document", "read_file", "search_of"]
+__all__ = ["clear_running", "home_of", "print_document", "read_file", "running_list", "search_of"]
 
 
 def home_of(parsed: Parsed, word: Optional[int] = None) -> Home:
@@ -51,21 +51,22 @@ def read_file(path: str) -> bytes:
         raise HomeError(f"{path}: cannot read ({e.strerror})") from None
 
 
+def running_list(running: list[tuple[str, int]]) -> str:
+    """``zombie-0 (13343), c-1 (13342)``: roles with their process ids."""
+    return ", ".join(f"{name} ({pid})" if pid else name for name, pid in running)
+
+
 def clear_running(home: Home, names: list[str], search: Search, action: str, force: bool) -> None:
     """Refuse ``action`` while any of ``names`` runs; with ``force`` stop them first."""
     running = home.running(names)
     if not running:
         return
     if not force:
-        pids = ", ".join(str(pid) for _, pid in running)
-        raise HomeError(f'cannot perform "{action}", "{search}" currently running as - {pids}')
-    from concurrent.futures import ThreadPoolExecutor
+        raise HomeError(f'cannot perform "{action}", currently running - {running_list(running)}')
+    from ansar.home import stop_roles
 
-    from ansar.home import stop_role
-
-    contexts = [home.role_context(name) for name, _ in running]
-    with ThreadPoolExecutor(max_workers=min(16, len(contexts))) as pool:
-        stopped = list(pool.map(stop_role, contexts))
-    left = [name for (name, _), done in zip(running, stopped, strict=True) if not done]
-    if left:
-        raise HomeError(f'cannot perform "{action}", could not stop {", ".join(left)}')
+    left, survivors = stop_roles([home.role_context(name) for name, _ in running])
+    if left or survivors:
+        what = ", ".join(left) if left else "processes"
+        also = f" (survived SIGKILL: {', '.join(map(str, survivors))})" if survivors else ""
+        raise HomeError(f'cannot perform "{action}", could not stop {what}{also}')

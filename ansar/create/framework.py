@@ -180,9 +180,24 @@ def _hold_role_lock(context: Any) -> int:
         _fail(f'role "{context.role_name}" already running as - {pid}', 1)
     # A plain write: the pid is a courtesy for messages (the lock is what counts) and goes stale
     # on a crash anyway, so it is not worth two fsyncs on every start.
-    with open(pid_path, "w", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW, 0o600)) as f:
-        f.write(f"{os.getpid()}\n")
+    # The start time beside the pid: a reader never takes a later process that reused the pid for us.
+    from ._tree import start_ticks
+
+    pid = os.getpid()
+    with open(pid_path, "w", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW | os.O_TRUNC, 0o600)) as f:
+        f.write(f"{pid} {start_ticks(pid)}\n")
     return fd
+
+
+def _say_ready() -> None:
+    """Tell the parent (ar.Process, ansar run or start) that a Stop is handled from now on."""
+    fd = os.environ.pop("ANSAR_READY_FD", None)
+    if fd is None:
+        return
+    try:
+        os.close(int(fd))
+    except (OSError, ValueError):
+        pass
 
 
 def _die_with_parent() -> None:
@@ -299,6 +314,7 @@ def create_object(
     if name.endswith(".py"):
         name = name[:-3]
     _program = name
+    _signals.install(name)
     try:
         status = _create_object(name, main, factory_settings, factory_input, factory_variables)
     except _Failure as e:
@@ -307,11 +323,58 @@ def create_object(
     except KeyboardInterrupt:
         status = 130
     finally:
-        processing = sys.modules.get("ansar.create.processing")
-        if processing is not None:  # only a program that started processes has any to stop
-            processing.stop_all()
+        _stop_children()
     sys.stdout.flush()
     sys.exit(status)
+
+
+def _stop_children(grace: float = 1.0) -> None:
+    """Stop the child processes still running, if this program started any."""
+    processing = sys.modules.get("ansar.create.processing")
+    stop_all = getattr(processing, "stop_all", None)  # None while the module is still loading
+    if stop_all is not None:
+        stop_all(grace=grace)
+
+
+class _Signals:
+    """SIGINT and SIGTERM, from the moment create_object is called.
+
+    The first is a Stop for the main object (held until there is one). A SIGTERM after that is
+    a parent escalating: end now, quietly, with the child processes. A third signal means the
+    program is not listening: end now, saying so.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.ending = False
+        self.name = ""
+        self.driver: Any = None
+
+    def install(self, name: str) -> None:
+        self.name = name
+        _signal.signal(_signal.SIGINT, self)
+        _signal.signal(_signal.SIGTERM, self)
+
+    def attach(self, driver: Any) -> None:
+        self.driver = driver
+        if self.count:
+            driver._inbox.put((Stop(), ROOT))
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count > 1 and (signum == _signal.SIGTERM or self.count >= 3):
+            if self.ending:
+                return  # a signal while ending: the end is under way
+            self.ending = True
+            _stop_children(grace=0.0)
+            if signum != _signal.SIGTERM:
+                sys.stderr.write(f"{self.name}: ended by a third signal\n")
+            os._exit(130 if signum == _signal.SIGINT else 143)
+        if self.driver is not None:
+            self.driver._inbox.put((Stop(), ROOT))
+
+
+_signals = _Signals()
 
 
 def _create_object(name: str, main: Callable, settings: Any, input: Any, variables: Any) -> int:
@@ -408,23 +471,8 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
 
     driver = _Driver()
     _register(driver, ROOT)
-
-    signals = [0]
-
-    def on_signal(signum: int, frame: Any) -> None:
-        # Each SIGINT/SIGTERM is a Stop. A third means the program is not listening: end it now,
-        # with its child processes.
-        signals[0] += 1
-        if signals[0] >= 3:
-            processing = sys.modules.get("ansar.create.processing")
-            if processing is not None:
-                processing.stop_all(grace=0.0)
-            sys.stderr.write(f"{name}: ended by a third signal\n")
-            os._exit(130)
-        driver._inbox.put((Stop(), ROOT))
-
-    _signal.signal(_signal.SIGINT, on_signal)
-    _signal.signal(_signal.SIGTERM, on_signal)
+    _signals.attach(driver)
+    _say_ready()
     value = driver.run_main(main, _positional(main, settings, input), retry)
 
     if isinstance(value, Faulted):

@@ -1,8 +1,11 @@
 """``ar.Process``: an executable run as a child object, its result returned as Completed.
 
 Input goes to the child's stdin, its result comes back on its stdout, its logs pass through on
-stderr. A Stop reaches the child as SIGINT; if it does not end within a grace period its whole
-process tree gets SIGTERM, then SIGKILL. The child leads a session of its own, so when it ends
+stderr. A Stop reaches the child as SIGINT once the child says it is ready (it closes the
+descriptor named by ANSAR_READY_FD when its handlers are in place; a child not ready within
+READY_WAIT gets SIGTERM instead, which ends an interpreter still importing without a traceback);
+if it does not end within a grace period its whole process tree gets SIGTERM, then SIGKILL
+(``_tree.stop_tree``). The child leads a session of its own, so when it ends
 whatever is left in its process group is killed; ansar children also die with their parent
 (PR_SET_PDEATHSIG, set by create_object), which reaches the groups of their own children.
 """
@@ -19,16 +22,21 @@ import threading
 from typing import Any, Optional  # processing loads on first use; typing is affordable here
 
 from . import log as _log
-from .lifecycle import Aborted, Faulted, SelectTimer, Stop
+from ._tree import stop_tree
+from .lifecycle import Aborted, Faulted, Stop
 from .log import USER_LOG
 from .point import Threaded
 
 __all__ = ["Process", "find_executable", "stop_all"]
 
 INTERRUPT_GRACE = 5.0  # seconds after SIGINT before SIGTERM
-TERMINATE_GRACE = 3.0  # seconds after SIGTERM before SIGKILL
+TERMINATE_GRACE = 2.0  # seconds after SIGTERM before SIGKILL, and after SIGKILL
+READY_WAIT = 0.5  # how long a Stop waits for a child to be ready for it (within the grace)
 
-_live: dict[int, "subprocess.Popen[bytes]"] = {}  # stopped at exit: create_object's end, or atexit
+# Children still running, with the descriptor that says they are ready; stopped at exit
+# (create_object's end, or atexit) unless their Process object is stopping them already.
+_live: dict[int, tuple["subprocess.Popen[bytes]", int]] = {}
+_stopping: set[int] = set()
 _live_lock = threading.Lock()
 
 
@@ -47,9 +55,7 @@ def find_executable(name: str, home_bin: Optional[str] = None) -> Optional[str]:
     if os.sep in name:
         return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
     if home_bin is None:
-        from ._context import current_bin
-
-        home_bin = current_bin()
+        home_bin = current_bin_or_inherited()
     if home_bin:
         candidate = os.path.join(home_bin, name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
@@ -57,25 +63,11 @@ def find_executable(name: str, home_bin: Optional[str] = None) -> Optional[str]:
     return shutil.which(name)
 
 
-def _descendants(pid: int) -> list:
-    try:
-        import psutil
+def current_bin_or_inherited() -> Optional[str]:
+    """The bin of this component's home, or the one a component parent passed down."""
+    from ._context import current_bin
 
-        return psutil.Process(pid).children(recursive=True)
-    except Exception:
-        return []
-
-
-def _signal_tree(root: "subprocess.Popen[bytes]", members: list, signum: int) -> None:
-    for p in [root, *members]:
-        try:
-            if isinstance(p, subprocess.Popen):
-                if p.returncode is None:
-                    p.send_signal(signum)
-            else:
-                p.send_signal(signum)
-        except Exception:
-            pass  # already gone
+    return current_bin() or os.environ.get("ANSAR_BIN") or None
 
 
 def _kill_group(pgid: int) -> None:
@@ -86,13 +78,13 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _kill_leftovers(members: list) -> None:
-    for p in members:
-        try:
-            if p.is_running():
-                p.kill()
-        except Exception:
-            pass
+def _wait_ready(fd: int, seconds: float) -> bool:
+    """True once the child said it is ready (closed its end of the pipe), or ended."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
 
 
 class Process(Threaded):
@@ -145,9 +137,16 @@ class Process(Threaded):
 
             data = encode(self.input, type(self.input))
         argv = self._command(path)
+        if isinstance(self.select(Stop, seconds=0.0), Stop):
+            return Aborted()  # stopped before it started: start nothing
         self.trace(f"Execute {' '.join(argv)}")
         env = dict(os.environ)
         env["ANSAR_PARENT_PID"] = str(os.getpid())
+        home_bin = current_bin_or_inherited()
+        if home_bin:
+            env["ANSAR_BIN"] = home_bin  # grandchildren find executables where this one did
+        ready, ready_w = os.pipe()
+        env["ANSAR_READY_FD"] = str(ready_w)
         try:
             proc = subprocess.Popen(
                 argv,
@@ -155,41 +154,52 @@ class Process(Threaded):
                 stdout=subprocess.PIPE,
                 start_new_session=True,
                 env=env,
+                pass_fds=(ready_w,),
             )
         except OSError as e:
+            os.close(ready)
             text = f'cannot start "{path}" ({e.strerror})'
             self.fault(text)
             return Faulted(condition=text, explanation="process start failed")
+        finally:
+            os.close(ready_w)
         with _live_lock:
-            _live[proc.pid] = proc
+            _live[proc.pid] = (proc, ready)
         self.state = "EXECUTING"
         self._log(USER_LOG.OBJECT, "(", f"Started process ({proc.pid})")
         waiter = threading.Thread(target=self._wait, args=(proc, data), name="wait", daemon=True)
         waiter.start()
-        members: list = []
         try:
             m = self.select(_Exited, Stop)
             if isinstance(m, Stop):
                 self._stopped = True
                 self.state = "STOPPING"
-                members = _descendants(proc.pid)
-                _signal_tree(proc, [], signal.SIGINT)
-                m = self.select(_Exited, seconds=self.grace)
-                if isinstance(m, SelectTimer):
-                    members = _descendants(proc.pid) or members
-                    _signal_tree(proc, members, signal.SIGTERM)
-                    m = self.select(_Exited, seconds=TERMINATE_GRACE)
-                    if isinstance(m, SelectTimer):
-                        _signal_tree(proc, members, signal.SIGKILL)
-                        m = self.select(_Exited)
+                with _live_lock:
+                    _stopping.add(proc.pid)
+                self._stop_child(proc, ready)
+                m = self.select(_Exited)
         finally:
             with _live_lock:
                 _live.pop(proc.pid, None)
+                _stopping.discard(proc.pid)
+                os.close(ready)
         _kill_group(proc.pid)
-        _kill_leftovers(members)
         self.state = "ENDED"
         self._log(USER_LOG.OBJECT, ")", f"Process ({proc.pid}) ended with {m.returncode}")
-        return self._result(m, stopped=bool(members) or self._stopped)
+        return self._result(m, stopped=self._stopped)
+
+    def _stop_child(self, proc: "subprocess.Popen[bytes]", ready: int) -> None:
+        """A Stop for the child: SIGINT once it is ready for one, else SIGTERM (a child still
+        importing would print a KeyboardInterrupt traceback); then the tree's escalation."""
+        import time
+
+        waited = time.monotonic()
+        first = signal.SIGINT if _wait_ready(ready, min(READY_WAIT, self.grace)) else signal.SIGTERM
+        grace = max(0.0, self.grace - (time.monotonic() - waited))
+        survivors = stop_tree([proc.pid], first=first, grace=(grace, TERMINATE_GRACE, TERMINATE_GRACE),
+                              find_first=False)
+        if survivors:
+            self.warning(f"processes survived SIGKILL ({', '.join(map(str, survivors))})")
 
     def _wait(self, proc: "subprocess.Popen[bytes]", data: bytes) -> None:
         try:
@@ -220,26 +230,22 @@ class Process(Threaded):
 
 
 def stop_all(grace: float = 1.0) -> None:
-    """Stop every child process still running (at program exit): SIGINT, SIGTERM, SIGKILL."""
-    with _live_lock:
-        procs = list(_live.values())
-    if not procs:
-        return
-    import time
+    """Stop every child process still running (at program exit), all trees at once.
 
-    trees = {p.pid: _descendants(p.pid) for p in procs}
-    for signum, wait in ((signal.SIGINT, grace), (signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
-        alive = [p for p in procs if p.poll() is None]
-        if not alive:
-            break
-        for p in alive:
-            _signal_tree(p, trees[p.pid] if signum != signal.SIGINT else [], signum)
-        deadline = time.monotonic() + wait
-        while wait and time.monotonic() < deadline and any(p.poll() is None for p in alive):
-            time.sleep(0.01)  # bounded poll while the process exits; not synchronisation between threads
-    for p in procs:
+    A child its Process object is already stopping is not sent a second Stop; a child not yet
+    ready gets SIGTERM rather than SIGINT; ``grace`` 0 means end them now.
+    """
+    with _live_lock:
+        procs = [(p, ready) for p, ready in _live.values() if p.returncode is None]
+        if not procs:
+            return
+        interrupt, terminate = [], []
+        for p, ready in procs:
+            ready_now = grace > 0 and p.pid not in _stopping and _wait_ready(ready, 0.0)
+            (interrupt if ready_now else terminate).append(p.pid)
+    stop_tree(interrupt, abrupt=terminate, grace=(grace, grace, grace))
+    for p, _ in procs:
         _kill_group(p.pid)
-        _kill_leftovers(trees[p.pid])
     sys.stdout.flush()
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._home import DEFAULT_HOME, Home, create_home, open_existing_home
     from ._names import DEFAULT_TEMPLATE, BadValue, Search, check_name, expand_template
     from ._properties import PROPERTIES, decode_property, encode_property, get_property
-    from ._running import PID_UNKNOWN, is_running, stop_role
+    from ._running import PID_UNKNOWN, is_running, lineage_marker, running_since, stop_role, stop_roles
 
 _WHERE = {
     "ansar.create._role": ("FOLDER_KINDS", "REDIRECT_KINDS", "HomeError", "RoleContext", "RoleRecord"),
@@ -26,7 +26,7 @@ _WHERE = {
     "ansar.home._home": ("DEFAULT_HOME", "Home", "create_home", "open_existing_home"),
     "ansar.home._names": ("DEFAULT_TEMPLATE", "BadValue", "Search", "check_name", "expand_template"),
     "ansar.home._properties": ("PROPERTIES", "decode_property", "encode_property", "get_property"),
-    "ansar.home._running": ("PID_UNKNOWN", "is_running", "stop_role"),
+    "ansar.home._running": ("PID_UNKNOWN", "is_running", "lineage_marker", "running_since", "stop_role", "stop_roles"),
 }
 _MODULE = {name: module for module, names in _WHERE.items() for name in names}
 
@@ -54,8 +54,11 @@ __all__ = [
     "expand_template",
     "get_property",
     "is_running",
+    "lineage_marker",
     "open_existing_home",
+    "running_since",
     "stop_role",
+    "stop_roles",
 ]
 
 

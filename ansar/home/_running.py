@@ -1,21 +1,23 @@
-"""Is a role running, and stopping it.
+"""Is a role running, since when, and stopping roles.
 
-A role's process holds ``<lock folder>/<role>.lock`` (filelock, an flock on Unix) for as long as it
-runs and writes its process id into ``<role>.pid`` once it holds the lock. So a lock that can be
-taken means the role is not running, whatever a left-over pid file says: a role killed with
-SIGKILL loses its lock with its process.
+A role's process holds ``<lock folder>/<role>.lock`` (an flock, the lock filelock takes) for as
+long as it runs and writes ``<pid> <start ticks>`` into ``<role>.pid`` once it holds the lock. So
+a lock that can be taken means the role is not running, whatever a left-over pid file says (a
+role killed with SIGKILL loses its lock with its process), and a pid file whose start time is not
+the one of the process now holding that pid names an earlier process: the pid was reused.
+Probing only tries the lock and reads; it never writes a role's files.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import time
-from typing import Callable, Optional
+from typing import Iterable, Optional
 
 from ansar.create._role import HomeError, RoleContext
+from ansar.create._tree import GRACE, Hurry, start_ticks, stop_tree
 
-__all__ = ["PID_UNKNOWN", "is_running", "stop_role"]
+__all__ = ["PID_UNKNOWN", "is_running", "lineage_marker", "running_since", "stop_role", "stop_roles"]
 
 # Running, but its pid file is not written yet (the moment between taking the lock and writing it).
 PID_UNKNOWN = 0
@@ -23,16 +25,14 @@ PID_UNKNOWN = 0
 
 def _lock_is_held(path: str) -> bool:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         return False  # filelock removes the file on release: nobody holds it
     except OSError as e:
         raise HomeError(f"{path}: cannot open ({e.strerror})") from None
     try:
-        try:
-            import fcntl
-        except ImportError:  # not Unix: ask filelock itself
-            return _lock_is_held_portable(path)
+        import fcntl
+
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -43,80 +43,98 @@ def _lock_is_held(path: str) -> bool:
         os.close(fd)
 
 
-def _lock_is_held_portable(path: str) -> bool:
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(path, preserve_lock_file=True)
-    try:
-        lock.acquire(blocking=False)
-    except Timeout:
-        return True
-    lock.release()
-    return False
-
-
-def _read_pid(path: str) -> int:
+def _read_pid(path: str) -> tuple[int, int]:
+    """The pid and start ticks of a pid file (ticks 0 when the file gives none)."""
     try:
         with open(path, "rb") as f:
-            text = f.read(64)
-        pid = int(text.strip() or b"0")
+            words = f.read(64).split()
+        pid = int(words[0]) if words else 0
+        ticks = int(words[1]) if len(words) > 1 else 0
     except (OSError, ValueError):
-        return PID_UNKNOWN
-    return pid if pid > 0 else PID_UNKNOWN
+        return PID_UNKNOWN, 0
+    return (pid, ticks) if pid > 0 else (PID_UNKNOWN, 0)
+
+
+def _named_pid(context: RoleContext) -> int:
+    pid, ticks = _read_pid(context.pid_path())
+    if pid and ticks and start_ticks(pid) != ticks:
+        return PID_UNKNOWN  # the file names an earlier process; the holder has not written yet
+    return pid
 
 
 def is_running(context: RoleContext) -> Optional[int]:
     """The pid of the role's running process, PID_UNKNOWN (0) if it runs but has not said, or None."""
     if not _lock_is_held(context.lock_path()):
         return None
-    return _read_pid(context.pid_path())
+    return _named_pid(context)
 
 
-def _wait(condition: Callable[[], bool], seconds: float, clock: Callable[[], float]) -> bool:
-    deadline = clock() + seconds
+def _boot_time() -> float:
+    with open("/proc/stat", "rb") as f:
+        for line in f:
+            if line.startswith(b"btime "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def running_since(context: RoleContext) -> Optional[tuple[int, float]]:
+    """``(pid, start time as seconds since the epoch)`` of the running role, or None."""
+    pid = is_running(context)
+    if not pid:
+        return None
+    ticks = start_ticks(pid)
+    if not ticks:
+        return None  # ended just now
+    return pid, _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def lineage_marker(context: RoleContext) -> bytes:
+    """The environment entry every process of a role's tree inherits (``ANSAR_LINEAGE``): it finds
+    descendants that left the tree by double forking."""
+    return f"ANSAR_LINEAGE={context.lock_path()}".encode()
+
+
+def _wait(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
     pause = 0.005
     while not condition():
-        if clock() >= deadline:
+        if time.monotonic() >= deadline:
             return False
-        time.sleep(pause)  # polling a lock another process holds: there is no event to wait on
+        time.sleep(pause)  # a lock another process holds: there is no event to wait on
         pause = min(pause * 2, 0.05)
     return True
 
 
-def stop_role(
-    context: RoleContext,
+def stop_roles(
+    contexts: Iterable[RoleContext],
     *,
-    grace: float = 5.0,
-    seconds: float = 2.0,
-    clock: Callable[[], float] = time.monotonic,
-) -> bool:
-    """Stop the role's process and its whole tree: SIGINT, then after ``grace`` SIGTERM, then
-    SIGKILL, waiting at most ``seconds`` after each of the last two. True once the role's lock is
-    free (it was not running, or it stopped)."""
-    import psutil
+    grace: tuple[float, float, float] = GRACE,
+    hurry: Optional[Hurry] = None,
+) -> tuple[list[str], list[int]]:
+    """Stop the running roles among ``contexts``, all at once, each with its whole tree: SIGINT to
+    each role, then SIGTERM and SIGKILL to whatever of the trees is left, each wait bounded.
 
-    free = lambda: is_running(context) is None  # noqa: E731
-    if not _wait(lambda: is_running(context) != PID_UNKNOWN, seconds, clock):
-        return False  # a process that holds the lock and never names itself cannot be signalled
-    pid = is_running(context)
-    if pid is None:
-        return True
-    try:
-        root = psutil.Process(pid)
-        tree = [root] + root.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return _wait(free, seconds, clock)
-    # Stop goes to the role alone, which stops its own children; the escalations go to the tree.
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, seconds), (signal.SIGKILL, seconds)):
-        alive = [p for p in tree if p.is_running()]
-        if not alive:
-            break
-        for p in alive if sig != signal.SIGINT else [root]:
-            try:
-                p.send_signal(sig)
-            except psutil.NoSuchProcess:
-                pass
-        gone, alive = psutil.wait_procs(alive, timeout=wait)
-        if not alive:
-            break
-    return _wait(free, seconds, clock)
+    Returns the roles still running after it all (sorted) and every pid that survived SIGKILL.
+    """
+    running: dict[str, tuple[RoleContext, int]] = {}
+    for context in contexts:
+        pid = is_running(context)
+        if pid == PID_UNKNOWN:  # holding the lock, about to write its pid: give it a moment
+            _wait(lambda c=context: is_running(c) != PID_UNKNOWN, grace[2])  # type: ignore[misc]
+            pid = is_running(context)
+        if pid is not None:
+            running[context.role_name] = (context, pid)
+    if not running:
+        return [], []
+    roots = [pid for _, pid in running.values() if pid]
+    markers = [lineage_marker(c) for c, _ in running.values()]
+    survivors = stop_tree(roots, grace=grace, hurry=hurry, markers=markers) if roots else []
+    left = [name for name, (context, _) in sorted(running.items())
+            if not _wait(lambda c=context: is_running(c) is None, 1.0)]  # type: ignore[misc]
+    return left, survivors
+
+
+def stop_role(context: RoleContext, *, grace: float = GRACE[0], seconds: float = GRACE[1]) -> bool:
+    """Stop one role and its tree (see ``stop_roles``); True once its lock is free."""
+    left, _ = stop_roles([context], grace=(grace, seconds, seconds))
+    return not left
