@@ -20,7 +20,7 @@ import pytest
 
 ACK = {"value": ["ansar.create.lifecycle.Ack", {}, []]}
 ABORTED = {"value": ["ansar.create.lifecycle.Aborted", {}, []]}
-LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} (.) <([0-9a-f]{8})>(\S+) - (.*)$")
+LINE = re.compile(r"^\[\d{8}\] \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} (.) <([0-9a-f]{8})>(\S+) - (.*)$")
 
 PRELUDE = """\
 import os

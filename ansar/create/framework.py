@@ -8,13 +8,13 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, NoReturn
+    from typing import Any, Callable, NoReturn, Optional
 
 from . import log as _log
 from ._arguments import RUNTIME_FLAGS, UsageError, split_arguments
 from .lifecycle import Aborted, Cannot, Completed, Faulted, Maybe, Nak, SelectTimer, Stop
 from .log import USER_LOG
-from .point import ROOT, Address, Threaded, _register
+from .point import ROOT, Address, Threaded, _ids, _register
 
 __all__ = ["command_variables", "create_object", "program_name"]
 
@@ -320,8 +320,10 @@ def create_object(
     except _Failure as e:
         sys.stderr.write(f"{name}: {e}\n")
         status = e.status
+        _execution.fail(str(e))
     except KeyboardInterrupt:
         status = 130
+        _execution.close(result_document(Aborted()))
     finally:
         _stop_children()
     sys.stdout.flush()
@@ -461,27 +463,121 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     _die_with_parent()
     retry = None
     if context is not None:
-        lock = _hold_role_lock(context)  # noqa: F841 - held until the process ends
-        from ._context import set_context
-        from .storage import set_folders
-
-        set_context(context)
-        set_folders(context.model_path(), context.resource_path(), context.tmp_path())
-        retry = context.role.retry if context.role is not None else None
+        retry = _start_component(context, flags.get("point-of-origin"))
 
     driver = _Driver()
     _register(driver, ROOT)
     _signals.attach(driver)
+    if _log._level >= USER_LOG.TRACE:
+        _describe_start(driver, main)
     _say_ready()
     value = driver.run_main(main, _positional(main, settings, input), retry)
 
     if isinstance(value, Faulted):
         sys.stderr.write(f"{name}: {value}\n")
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        _execution.close(None)
         return _exit_status(value)
     try:
         data = result_document(value)
     except Exception as e:  # CodecError, or a value of no known type
         _fail(f"cannot encode the result ({e})", 1)
+    _execution.close(data)
     sys.stdout.buffer.write(data + b"\n")
     return _exit_status(value)
+
+
+# Where a component was started from (--point-of-origin): by hand, by ``ansar run``, by ``ansar start``.
+ORIGIN_RUN = "1"
+ORIGIN_START = "2"
+
+
+def _start_component(context: Any, origin: Optional[str]) -> Any:
+    """Take the role's lock and set up its world: log storage when started in the background,
+    the history record, the role's folders (tmp emptied). Returns the retry property."""
+    _execution.lock = _hold_role_lock(context)  # held until the process ends
+    if origin == ORIGIN_START:
+        from ._logstore import open_storage
+
+        _log.set_sink(open_storage(context.logs_path(), context.role.storage, stdio=True))
+        _log.set_log_level(USER_LOG.DEBUG)  # in storage, every record is kept
+    if _log._level >= USER_LOG.OBJECT:
+        _execution.holder = next(_ids)
+        _log.write(USER_LOG.OBJECT, "+", _execution.holder, "lock_and_hold", f"Created by {ROOT!r}")
+        _log.write(USER_LOG.OBJECT, ">", _execution.holder, "lock_and_hold", f"Sent Ready to {ROOT!r}")
+    _execution.open(context)
+    from ._context import set_context
+    from .storage import set_folders
+
+    set_context(context)
+    _empty_folder(context.tmp_path())
+    set_folders(context.model_path(), context.resource_path(), context.tmp_path())
+    return context.role.retry if context.role is not None else None
+
+
+def _empty_folder(path: str) -> None:
+    """A role's tmp holds nothing from an earlier execution (and is emptied only here)."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return
+    import shutil
+
+    for entry in entries:
+        full = os.path.join(path, entry)
+        try:
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            else:
+                os.unlink(full)
+        except OSError:
+            pass  # what cannot go stays; the program finds it as any file of its tmp
+
+
+def _describe_start(driver: Any, main: Callable) -> None:
+    path = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable
+    driver.trace(f'Executable "{path}" as process ({os.getpid()})')
+    driver.trace(f'Working folder "{os.getcwd()}"')
+    module = getattr(main, "__module__", None) or "__main__"
+    driver.trace(f'Running object "{module}.{getattr(main, "__qualname__", main)}"')
+
+
+class _Execution:
+    """This component's entry in the role's history: opened once it holds the lock, closed with
+    its value as it ends (a failure after the lock is recorded as a Faulted)."""
+
+    def __init__(self) -> None:
+        self.context: Any = None
+        self.lock = -1
+        self.holder = 0
+
+    def open(self, context: Any) -> None:
+        import time
+
+        from ._history import open_execution
+
+        open_execution(context, os.getpid(), time.time())
+        self.context = context
+
+    def close(self, document: Optional[bytes]) -> None:
+        """Record the end with the value of ``document`` (the printed result), if still open."""
+        context, self.context = self.context, None
+        if context is None:
+            return
+        import json
+        import time
+
+        from ._history import close_execution
+
+        value = json.loads(document).get("value") if document else None
+        close_execution(context, os.getpid(), time.time(), value)
+        if self.holder:
+            _log.write(USER_LOG.OBJECT, "<", self.holder, "lock_and_hold", f"Received Stop from {ROOT!r}")
+            _log.write(USER_LOG.OBJECT, "X", self.holder, "lock_and_hold", "Destroyed")
+
+    def fail(self, text: str) -> None:
+        if self.context is not None:
+            self.close(result_document(Faulted(condition=text)))
+
+
+_execution = _Execution()

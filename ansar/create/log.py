@@ -1,12 +1,14 @@
 """Log records, the levels that pick which are shown, and where they go.
 
-A record is one line: ``<time> <marker> <<address>>name - text``. Markers: ``+`` created,
+A record is one line: ``<time> <marker> <<address>>name - text``; on stderr it starts with the
+process id, ``[<pid>] ``. Markers: ``+`` created,
 ``X`` destroyed, ``>`` sent, ``<`` received, ``^`` console, ``~`` trace, ``_`` debug,
 ``?`` warning or fault, ``=`` failed test, ``(`` ``)`` process started and ended.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -82,15 +84,22 @@ def format_record(record: LogRecord, local: bool = False) -> str:
 
 
 class StreamSink:
-    """Writes formatted lines to a text stream (stderr by default), one write per line."""
+    """Writes formatted lines to a text stream (stderr by default), one write per line, each
+    starting with the process id (``[00438217] 2023-04-06T01:52:17.317 ^ ...``), so the lines of
+    several processes sharing a terminal can be told apart."""
 
     def __init__(self, stream: Optional[TextIO] = None, local: bool = False) -> None:
         self.stream = stream
         self.local = local
         self._lock = threading.RLock()  # re-entrant: a signal handler may log mid-write
+        self._pid = -1
+        self._prefix = ""
 
     def write(self, record: LogRecord) -> None:
-        line = format_record(record, self.local) + "\n"
+        pid = os.getpid()
+        if pid != self._pid:  # once per process (and again in a forked child)
+            self._pid, self._prefix = pid, "[%08d] " % pid
+        line = self._prefix + format_record(record, self.local) + "\n"
         stream = self.stream or sys.stderr
         with self._lock:
             try:
