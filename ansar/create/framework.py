@@ -462,6 +462,7 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
 
     _die_with_parent()
     retry = None
+    _execution.holder = next(_ids)  # the lock holder's address (kept by tools too: same addresses)
     if context is not None:
         retry = _start_component(context, flags.get("point-of-origin"))
 
@@ -502,7 +503,6 @@ def _start_component(context: Any, origin: Optional[str]) -> Any:
         _log.set_sink(open_storage(context.logs_path(), context.role.storage, stdio=True))
         _log.set_log_level(USER_LOG.DEBUG)  # in storage, every record is kept
     if _log._level >= USER_LOG.OBJECT:
-        _execution.holder = next(_ids)
         _log.write(USER_LOG.OBJECT, "+", _execution.holder, "lock_and_hold", f"Created by {ROOT!r}")
         _log.write(USER_LOG.OBJECT, ">", _execution.holder, "lock_and_hold", f"Sent Ready to {ROOT!r}")
     _execution.open(context)
@@ -571,7 +571,7 @@ class _Execution:
 
         value = json.loads(document).get("value") if document else None
         close_execution(context, os.getpid(), time.time(), value)
-        if self.holder:
+        if _log._level >= USER_LOG.OBJECT:
             _log.write(USER_LOG.OBJECT, "<", self.holder, "lock_and_hold", f"Received Stop from {ROOT!r}")
             _log.write(USER_LOG.OBJECT, "X", self.holder, "lock_and_hold", "Destroyed")
 

@@ -22,12 +22,12 @@ import threading
 from typing import Any, Optional  # processing loads on first use; typing is affordable here
 
 from . import log as _log
-from ._tree import stop_tree
+from ._tree import Hurry, stop_tree
 from .lifecycle import Aborted, Faulted, Stop
 from .log import USER_LOG
 from .point import Threaded
 
-__all__ = ["Process", "find_executable", "stop_all"]
+__all__ = ["Process", "find_executable", "hurry", "stop_all"]
 
 INTERRUPT_GRACE = 5.0  # seconds after SIGINT before SIGTERM
 TERMINATE_GRACE = 2.0  # seconds after SIGTERM before SIGKILL, and after SIGKILL
@@ -37,6 +37,12 @@ READY_WAIT = 0.5  # how long a Stop waits for a child to be ready for it (within
 # (create_object's end, or atexit) unless their Process object is stopping them already.
 _live: dict[int, tuple["subprocess.Popen[bytes]", int]] = {}
 _stopping: set[int] = set()
+_hurry = Hurry()  # set by hurry(): every stop under way skips what is left of its grace periods
+
+
+def hurry() -> None:
+    """Cut short the grace periods of every stop of a child under way (a second Ctrl-C)."""
+    _hurry.set()
 _live_lock = threading.Lock()
 
 
@@ -98,6 +104,8 @@ class Process(Threaded):
         home_path: Optional[str] = None,
         settings: Optional[list] = None,
         grace: Optional[float] = None,
+        debug_level: Optional[int] = None,
+        environment: Optional[dict] = None,
     ) -> None:
         Threaded.__init__(self, "Process")
         self.executable = name
@@ -106,6 +114,8 @@ class Process(Threaded):
         self.home_path = home_path
         self.settings = list(settings or ())
         self.grace = INTERRUPT_GRACE if grace is None else grace
+        self.debug_level = debug_level  # the child's; None: this program's own
+        self.environment = dict(environment or {})  # added to the child's environment
         self.state = "INITIAL"
         self._stopped = False
 
@@ -115,8 +125,9 @@ class Process(Threaded):
 
     def _command(self, path: str) -> list[str]:
         argv = [path]
-        if _log.log_level() > USER_LOG.NONE:
-            argv.append(f"--debug-level={USER_LOG.names[_log.log_level()]}")
+        level = _log.log_level() if self.debug_level is None else self.debug_level
+        if level > USER_LOG.NONE:
+            argv.append(f"--debug-level={USER_LOG.names[level]}")
         if self.role_name:
             from ._context import current_home
 
@@ -140,7 +151,7 @@ class Process(Threaded):
         if isinstance(self.select(Stop, seconds=0.0), Stop):
             return Aborted()  # stopped before it started: start nothing
         self.trace(f"Execute {' '.join(argv)}")
-        env = dict(os.environ)
+        env = dict(os.environ, **self.environment)
         env["ANSAR_PARENT_PID"] = str(os.getpid())
         home_bin = current_bin_or_inherited()
         if home_bin:
@@ -197,7 +208,7 @@ class Process(Threaded):
         first = signal.SIGINT if _wait_ready(ready, min(READY_WAIT, self.grace)) else signal.SIGTERM
         grace = max(0.0, self.grace - (time.monotonic() - waited))
         survivors = stop_tree([proc.pid], first=first, grace=(grace, TERMINATE_GRACE, TERMINATE_GRACE),
-                              find_first=False)
+                              find_first=False, hurry=_hurry)
         if survivors:
             self.warning(f"processes survived SIGKILL ({', '.join(map(str, survivors))})")
 
@@ -243,7 +254,7 @@ def stop_all(grace: float = 1.0) -> None:
         for p, ready in procs:
             ready_now = grace > 0 and p.pid not in _stopping and _wait_ready(ready, 0.0)
             (interrupt if ready_now else terminate).append(p.pid)
-    stop_tree(interrupt, abrupt=terminate, grace=(grace, grace, grace))
+    stop_tree(interrupt, abrupt=terminate, grace=(grace, grace, grace), hurry=_hurry)
     for p, _ in procs:
         _kill_group(p.pid)
     sys.stdout.flush()

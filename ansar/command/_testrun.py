@@ -1,0 +1,73 @@
+"""``run --code-path=DIR`` and ``run --test-run``: the TestReports of a run, for people and IDEs.
+
+A test role is one whose value in the run is an ``ansar.create.test.TestReport``. Each failed
+test is printed as ``<source>:<line> - <text>`` with ``source`` resolved under the code path, so
+that an IDE's terminal makes it a link to the line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from ._args import Parsed
+
+__all__ = ["print_test_run", "resolve_sources"]
+
+
+def _index(code_path: str) -> dict[str, str]:
+    """File name to absolute path under ``code_path``: the shallowest first, then by name."""
+    found: dict[str, str] = {}
+    root = os.path.abspath(code_path)
+    for folder, subfolders, files in sorted(os.walk(root), key=lambda w: (w[0].count(os.sep), w[0])):
+        subfolders[:] = [s for s in subfolders if not s.startswith(".") and s != "__pycache__"]
+        for name in sorted(files):
+            found.setdefault(name, os.path.join(folder, name))
+    return found
+
+
+def resolve_sources(completed: dict[str, Any], code_path: str) -> None:
+    """Replace each test's ``source`` with the absolute path of the file of that name under
+    ``code_path`` (kept as recorded when there is none)."""
+    import ansar.create as ar
+    import msgspec
+
+    index: dict[str, str] | None = None
+    for role, value in completed.items():
+        if not isinstance(value, ar.TestReport):
+            continue
+        index = _index(code_path) if index is None else index
+        tested = [msgspec.structs.replace(t, source=index.get(os.path.basename(t.source), t.source))
+                  for t in value.tested]
+        completed[role] = msgspec.structs.replace(value, tested=tested)
+
+
+def print_test_run(completed: dict[str, Any], parsed: Parsed, search: Any, interrupted: bool) -> int:
+    """The table of test roles and the failed tests; the exit status of a test run."""
+    import ansar.create as ar
+
+    if parsed.settings["code-path"]:
+        resolve_sources(completed, parsed.settings["code-path"])
+    lines: list[str] = []
+    navigation: list[str] = []
+    reports = 0
+    failed = False
+    for role, value in completed.items():
+        if isinstance(value, ar.TestReport):
+            reports += 1
+            lines.append(f'role "{role}" (pass/fail): {value.passed}/{value.failed}')
+            navigation += [f"{t.source}:{t.line} - {t.text}" for t in value.tested if not t.condition]
+            failed = failed or value.failed > 0
+        elif isinstance(value, (ar.Faulted, ar.TimedOut)):
+            condition = value.condition if isinstance(value, ar.Faulted) else "timed out"
+            lines.append(f'role "{role}" (faulted): {condition}')
+            failed = True
+    out = "\n".join(lines + navigation)
+    if out:
+        sys.stdout.write(out + "\n")
+        sys.stdout.flush()
+    if not reports:
+        sys.stderr.write(f'ansar: no test reports from "{search}"\n')
+        return 1
+    return 1 if failed else 0

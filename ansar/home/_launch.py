@@ -1,0 +1,140 @@
+"""Starting a role's process: its command line and environment, and ``start``'s detached launch.
+
+Roles of ``ansar run`` are children of the command (``ar.Process`` machines, see
+``ansar.command._running``); roles of ``ansar start`` are detached here: a session of their own,
+no terminal, working folder ``/``, stdout and stderr on the role's current log file. The command
+returns once each has said it is ready (it closes the descriptor named by ``ANSAR_READY_FD``
+once its handlers are in place, after it holds its role lock) or has ended.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import time
+from typing import Iterable, Optional
+
+from ansar.create._logstore import current_file, file_limit
+from ansar.create._role import HomeError, RoleContext
+
+from ._running import is_running, lineage_marker
+
+__all__ = ["ORIGIN_RUN", "ORIGIN_START", "READY_SECONDS", "Launch", "role_arguments", "role_environment",
+           "start_roles"]
+
+ORIGIN_RUN = "1"  # --point-of-origin: started by ``ansar run``
+ORIGIN_START = "2"  # started by ``ansar start``: records go to log storage
+READY_SECONDS = 30.0  # how long start waits for a role to say it is ready
+
+
+def role_arguments(home_path: str, role: str, origin: str) -> list[str]:
+    """What follows the executable on a role's command line."""
+    return ["--call-signature=o", f"--point-of-origin={origin}", f"--home-path={home_path}", f"--role-name={role}"]
+
+
+def role_environment(context: RoleContext) -> dict[str, str]:
+    """What a role's process gets beside the caller's environment: the marker its tree inherits."""
+    name, _, value = lineage_marker(context).decode().partition("=")
+    return {name: value}
+
+
+class Launch:
+    """A role started in the background: its process and the end of its ready pipe."""
+
+    def __init__(self, role: str, process: Optional[subprocess.Popen], ready: int, reason: str = "") -> None:
+        self.role = role
+        self.process = process
+        self.ready = ready
+        self.reason = reason  # why it did not start, once known
+
+
+def _spawn(context: RoleContext, path: str, debug_level: Optional[str]) -> Launch:
+    storage = context.role.storage if context.role is not None else None
+    try:
+        log = current_file(context.logs_path(), **({"cap": storage} if storage else {}))
+        out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        return Launch(context.role_name, None, -1, f"cannot open its log storage: {e.strerror}")
+    ready, ready_w = os.pipe()
+    env = dict(os.environ, **role_environment(context))
+    env["ANSAR_READY_FD"] = str(ready_w)
+    env.pop("ANSAR_PARENT_PID", None)  # a started role outlives the command
+    argv = [path] + role_arguments(context.home_path, context.role_name, ORIGIN_START)
+    if debug_level:
+        argv.insert(1, f"--debug-level={debug_level}")
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd="/",
+                                   start_new_session=True, env=env, pass_fds=(ready_w,))
+    except OSError as e:
+        os.close(ready)
+        return Launch(context.role_name, None, -1, f"cannot execute {path}: {e.strerror}")
+    finally:
+        os.close(ready_w)
+        os.close(out)
+    return Launch(context.role_name, process, ready)
+
+
+def _last_words(context: RoleContext, limit: int = 4096) -> str:
+    """The last line the role wrote to its log storage (a traceback's last line, say)."""
+    try:
+        log = current_file(context.logs_path())
+        with open(log, "rb") as f:
+            f.seek(max(0, os.path.getsize(log) - min(limit, file_limit(1 << 30))))
+            lines = [line for line in f.read().decode(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""
+
+
+def _has_run(context: RoleContext, pid: int) -> bool:
+    """The process opened an execution in the role's history: it held the lock."""
+    from ._history import read_history
+
+    try:
+        return any(e.pid == pid for e in read_history(context, close_stale=False)[-4:])
+    except HomeError:
+        return False
+
+
+def start_roles(contexts: Iterable[tuple[RoleContext, str]], *, debug_level: Optional[str] = None,
+                seconds: float = READY_SECONDS) -> list[tuple[str, str]]:
+    """Start each ``(context, executable path)`` in the background, all at once, and wait until each
+    is ready (or ended). Returns ``(role, reason)`` for each role that did not start."""
+    launches = [(context, _spawn(context, path, debug_level)) for context, path in contexts]
+    deadline = time.monotonic() + seconds
+    waiting = {launch.ready: launch for _, launch in launches if launch.process is not None}
+    while waiting:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        poller = select.poll()
+        for fd in waiting:
+            poller.register(fd, select.POLLIN)
+        for fd, _ in poller.poll(left * 1000):
+            waiting.pop(fd, None)
+    failed = []
+    for context, launch in launches:
+        if launch.ready >= 0:
+            os.close(launch.ready)
+        if launch.process is None:
+            failed.append((launch.role, launch.reason))
+            continue
+        if launch.ready in waiting:
+            failed.append((launch.role, f"not ready after {seconds:g}s"))
+            continue
+        if is_running(context) is None:
+            code = launch.process.poll()
+            if code is None:
+                try:
+                    code = launch.process.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    failed.append((launch.role, "it does not hold its lock"))
+                    continue
+            if _has_run(context, launch.process.pid):
+                continue  # it started, and has ended already (a noop, say): its value is in history
+            words = _last_words(context)
+            ended = f"ended with {code}" if code >= 0 else f"killed by signal {-code}"
+            failed.append((launch.role, f"{ended}: {words}" if words else ended))
+    return failed
+
