@@ -57,6 +57,32 @@ def kill_process_trees(root: psutil.Process, *, keep: frozenset = frozenset(),
     return killed
 
 
+def _become_subreaper() -> None:
+    """Orphans of the tests (roles that ``ansar start`` detached) become children of this
+    process instead of init's, so that the fixture below finds and ends them too."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+_become_subreaper()
+
+
+def _reap_orphans(me: psutil.Process) -> None:
+    """Collect the exit status of adopted orphans that have ended (no Popen waits for them)."""
+    try:
+        children = me.children()
+    except psutil.Error:
+        return
+    for child in children:
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                os.waitpid(child.pid, os.WNOHANG)
+        except (psutil.Error, ChildProcessError):
+            pass
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
     """After each test, kill the process trees the test started and left running.
@@ -68,6 +94,7 @@ def no_leftover_processes():
     before = frozenset(_identity(p) for p in _descendants(me))
     yield
     kill_process_trees(me, keep=before)
+    _reap_orphans(me)
 
 
 @pytest.fixture

@@ -1,0 +1,325 @@
+"""run, start, stop, status, end to end: the ansar command as a process, the examples as roles.
+
+The examples run through the bin/ launchers; each test has a home of its own in tmp_path. Waits
+poll with deadlines; the fixtures in conftest end whatever a test leaves running (started roles
+become children of the test process, a subreaper).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEADLINE = 20.0
+LINE = re.compile(r"^\[(\d{8})\] (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) (.) <([0-9a-f]{8})>(\S+) - (.*)$")
+
+
+def wait_for(condition, seconds: float = DEADLINE, what: str = "condition") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not met within {seconds}s"
+        time.sleep(0.01)  # polling with a deadline
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+class Cli:
+    """The ``ansar`` command run as a process in a folder of its own, with the examples on PATH."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]):
+        self.cwd = cwd
+        self.env = env
+        self.home = cwd / ".ansar-home"
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "ansar.command", *args]
+
+    def __call__(self, *args: str, seconds: float = DEADLINE) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), cwd=self.cwd, env=self.env, capture_output=True, text=True,
+                              timeout=seconds)
+
+    def ok(self, *args: str) -> str:
+        done = self(*args)
+        assert (done.returncode, done.stderr) == (0, ""), f"ansar {' '.join(args)}: {done.returncode} {done.stderr}"
+        return done.stdout
+
+    def refused(self, status: int, *args: str) -> str:
+        done = self(*args)
+        assert done.returncode == status, f"ansar {' '.join(args)}: {done.returncode} {done.stderr}"
+        assert done.stderr.startswith("ansar: ") and done.stderr.count("\n") == 1, done.stderr
+        return done.stderr.strip()
+
+    def popen(self, *args: str, **kw) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args), cwd=self.cwd, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, **kw)
+
+    def running(self) -> list[str]:
+        return self.ok("status").split()
+
+    def pids(self) -> dict[str, int]:
+        found = {}
+        for line in self.ok("status", "-l").splitlines():
+            name, pid, _ = line.split()
+            found[name] = int(pid.strip("<>"))
+        return found
+
+
+@pytest.fixture
+def cli(tmp_path: Path, tool_env: dict[str, str]):
+    work = tmp_path / "work"
+    work.mkdir()
+    c = Cli(work, tool_env)
+    c.ok("create", f"--redirect-bin={REPO / 'bin'}")
+    yield c
+    c("stop", "-f")  # started roles of this home, with their trees
+
+
+def document(text: str):
+    return json.loads(text)
+
+
+def run_document(*completed, home: str = ".ansar-home"):
+    return {"value": ["ansar.command.ansar_command.Run", {"completed": [list(c) for c in completed], "home": home}, []]}
+
+
+ACK = ["ansar.create.lifecycle.Ack", {}, []]
+ABORTED = ["ansar.create.lifecycle.Aborted", {}, []]
+
+
+# --- run --------------------------------------------------------------------------------------------
+
+
+def test_run_of_one_noop_prints_the_tour_document_and_only_the_roles_records(cli: Cli) -> None:
+    cli.ok("add", "noop")
+    done = cli("run", "--debug-level=CONSOLE")
+    assert done.returncode == 0, done.stderr
+    assert document(done.stdout) == run_document(("noop-0", ACK))
+    assert done.stdout.startswith('{\n    "value": [\n        "ansar.command.ansar_command.Run",')
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    m = LINE.match(lines[0])
+    assert m and m.group(3, 4, 5, 6) == ("^", "00000009", "noop", "Log this and exit"), lines[0]
+
+
+def test_a_debug_level_before_the_sub_command_shows_ansars_records_too(cli: Cli) -> None:
+    cli.ok("add", "noop")
+    done = cli("--debug-level=CONSOLE", "run")
+    assert done.returncode == 0
+    texts = [LINE.match(line).group(5, 6) for line in done.stderr.splitlines()]  # type: ignore[union-attr]
+    assert ("ansar", "Detect status of associated roles (noop-0)") in texts
+    assert ("ansar", 'Running "(all)" (.ansar-home)') in texts
+    assert ("ansar", 'Completion for "noop-0" ()') in texts
+    assert ("noop", "Log this and exit") in texts
+
+
+def test_run_waits_for_every_role_and_lists_them_in_completion_order(cli: Cli) -> None:
+    cli.ok("add", "snooze")
+    cli.ok("update", "snooze-0", "--seconds=1.0")
+    cli.ok("add", "noop")
+    cli.ok("add", "factorial")
+    done = cli("run")
+    assert done.returncode == 0, done.stderr
+    completed = document(done.stdout)["value"][1]["completed"]
+    assert [name for name, _ in completed][-1] == "snooze-0"
+    assert dict((n, v) for n, v in completed)["factorial-0"] == ["lib.factorial_if.FactorialReturned",
+                                                                  {"value": 120}, []]
+
+
+def test_a_role_whose_executable_is_gone_is_faulted_and_the_run_exits_1(cli: Cli, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "noop").symlink_to(REPO / "bin" / "noop")
+    other = tmp_path / "other"
+    other.mkdir()
+    c = Cli(other, cli.env)
+    c.ok("create", f"--redirect-bin={dist}")
+    c.ok("add", "noop")
+    (dist / "noop").unlink()
+    done = c("run")
+    assert done.returncode == 1
+    (name, value), = document(done.stdout)["value"][1]["completed"]
+    assert name == "noop-0" and value[0] == "ansar.create.lifecycle.Faulted"
+    assert 'executable "noop" not found' in value[1]["condition"]
+
+
+def test_a_search_that_matches_nothing_is_refused(cli: Cli) -> None:
+    cli.ok("add", "noop")
+    assert cli.refused(1, "run", "nothing-.*") == 'ansar: search "nothing-.*" matches no role'
+
+
+# --- start, status, stop -----------------------------------------------------------------------------
+
+
+def test_start_status_stop_follow_the_tour(cli: Cli) -> None:
+    cli.ok("add", "noop")
+    cli.ok("add", "snooze")
+    cli.ok("update", "snooze-0", "--seconds=10.0")
+    cli.ok("add", "zombie")
+    assert cli.ok("start") == ""
+    assert cli.running() == ["snooze-0", "zombie-0"]  # noop has been and gone
+    pids = cli.pids()
+    assert re.fullmatch(r"zombie-0 <\d+> \d+\.\ds", cli.ok("status", "-l", "zombie-.*").strip())
+    err = cli.refused(1, "start")
+    both = f'{pids["snooze-0"]}, {pids["zombie-0"]}'
+    assert err == f'ansar: cannot perform "start", "(all)" currently running as - {both}'
+    err = cli.refused(1, "stop", "noop-0|zombie-0")
+    assert err == 'ansar: cannot perform "stop", "noop-0|zombie-0" not currently running - noop-0'
+    cli.ok("stop", "zombie-0")
+    assert cli.running() == ["snooze-0"]
+    assert gone(pids["zombie-0"])
+    assert re.fullmatch(r"\[0\] \d+\.\ds ago \.\.\. \d+\.\ds \(Aborted\)\n", cli.ok("history", "zombie-0"))
+    assert document(cli.ok("returned", "zombie-0")) == {"value": ABORTED}
+    cli.ok("-f", "stop")
+    assert cli.running() == []
+
+
+def test_started_roles_are_detached_in_the_root_folder_and_log_to_storage(cli: Cli) -> None:
+    cli.ok("add", "zombie")
+    cli.ok("start")
+    pid = cli.pids()["zombie-0"]
+    p = psutil.Process(pid)
+    assert p.cwd() == "/"
+    assert os.getsid(pid) != os.getsid(0)
+    assert p.terminal() is None
+    log = cli.ok("log", "zombie-0")
+    assert "Working folder \"/\"" in log
+    assert "zombie - Do nothing until interrupted" in log
+    cli.ok("stop")
+
+
+def test_force_start_replaces_the_running_instance(cli: Cli) -> None:
+    cli.ok("add", "zombie")
+    cli.ok("start")
+    first = cli.pids()["zombie-0"]
+    cli.ok("-f", "start")
+    second = cli.pids()["zombie-0"]
+    assert first != second and gone(first)
+
+
+def test_a_role_that_cannot_start_is_named_with_its_reason(cli: Cli) -> None:
+    cli.ok("add", "zombie")
+    cli.ok("add", "snooze")
+    settings = cli.home / "settings" / "snooze-0.json"
+    settings.write_text('{"value": {"seconds": "long"}}')
+    done = cli("start")
+    assert done.returncode == 1
+    assert done.stderr.startswith('ansar: role "snooze-0" did not start (ended with 2')
+    assert done.stderr.count("\n") == 1
+    assert cli.running() == ["zombie-0"]
+
+
+def test_concurrent_starts_of_one_role_run_exactly_one_instance(cli: Cli) -> None:
+    cli.ok("add", "zombie")
+    starts = [cli.popen("start") for _ in range(4)]
+    results = [(p.wait(timeout=DEADLINE), p.communicate()) for p in starts]
+    assert sum(1 for code, _ in results if code == 0) >= 1
+    for code, (_, err) in results:
+        assert code == 0 or err.startswith('ansar: cannot perform "start"'), err
+    zombies = [p for p in psutil.process_iter(["cmdline"]) if "--role-name=zombie-0" in (p.info["cmdline"] or [])]
+    assert len(zombies) == 1
+
+
+def test_a_killed_started_role_drops_out_and_its_history_says_so(cli: Cli) -> None:
+    cli.ok("add", "zombie")
+    cli.ok("start")
+    pid = cli.pids()["zombie-0"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: gone(pid), what="zombie killed")
+    assert cli.running() == []
+    history = cli.ok("history", "zombie-0")
+    assert history.endswith("(Faulted)\n"), history
+    cli.ok("start")
+    assert cli.running() == ["zombie-0"]
+
+
+# --- run beside started roles; stopping and killing a run ---------------------------------------------
+
+
+def test_run_beside_started_roles_leaves_them_running(cli: Cli) -> None:
+    cli.ok("add", "zombie")
+    cli.ok("add", "noop")
+    cli.ok("start", "zombie-0")
+    pid = cli.pids()["zombie-0"]
+    done = cli("run", "noop-0")
+    assert done.returncode == 0 and document(done.stdout) == run_document(("noop-0", ACK))
+    assert cli.pids() == {"zombie-0": pid}
+    assert cli.refused(1, "run", "zombie-0") == f'ansar: cannot perform "run", "zombie-0" currently running as - {pid}'
+
+
+def test_stop_of_one_role_of_a_run_lets_the_run_go_on(cli: Cli) -> None:
+    cli.ok("add", "zombie", "--count=2")
+    run = cli.popen("run")
+    wait_for(lambda: cli.running() == ["zombie-0", "zombie-1"], what="the run's roles hold their locks")
+    cli.ok("stop", "zombie-0")
+    assert run.poll() is None
+    cli.ok("stop", "zombie-1")
+    out, err = run.communicate(timeout=DEADLINE)
+    assert run.returncode == 1  # Aborted values
+    assert document(out) == run_document(("zombie-0", ABORTED), ("zombie-1", ABORTED))
+
+
+def test_sigkill_of_run_leaves_no_role_behind(cli: Cli) -> None:
+    cli.ok("add", "zombie")
+    cli.ok("add", "factorial")
+    run = cli.popen("run")
+    wait_for(lambda: "zombie-0" in cli.running(), what="zombie running")
+    tree = [p.pid for p in psutil.Process(run.pid).children(recursive=True)]
+    run.kill()
+    run.communicate()
+    wait_for(lambda: all(gone(p) for p in tree), seconds=2.0, what="every role and descendant gone")
+    assert cli.running() == []
+    assert cli.ok("history", "zombie-0").endswith("(Faulted)\n")
+
+
+def _read_until(fd: int, text: bytes, seconds: float = DEADLINE) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while text not in seen:
+        assert time.monotonic() < deadline, f"{text!r} not seen in {seen!r}"
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def test_ctrl_c_in_a_terminal_reaches_the_run_alone(cli: Cli) -> None:
+    cli.ok("add", "zombie", "--count=2")
+    cli.ok("add", "snooze")
+    cli.ok("start", "zombie-0")
+    started = cli.pids()["zombie-0"]
+    leader, follower = pty.openpty()
+    run = subprocess.Popen(cli.argv("run", "zombie-1|snooze-0", "--debug-level=CONSOLE"), cwd=cli.cwd, env=cli.env,
+                           stdin=follower, stdout=subprocess.PIPE, stderr=follower, start_new_session=True,
+                           preexec_fn=lambda: __import__("fcntl").ioctl(0, __import__("termios").TIOCSCTTY, 0))
+    os.close(follower)
+    try:
+        _read_until(leader, b"zombie - Do nothing until interrupted")
+        os.killpg(run.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the foreground group
+        output, _ = run.communicate(timeout=DEADLINE)
+    finally:
+        os.close(leader)
+    out = output.decode()
+    assert run.returncode == 130
+    assert out.count('"ansar.command.ansar_command.Run"') == 1
+    assert document(out) == run_document(("zombie-1", ABORTED), ("snooze-0", ABORTED))
+    assert cli.pids() == {"zombie-0": started}
