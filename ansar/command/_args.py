@@ -128,9 +128,16 @@ def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
     """Split ``argv`` (without the program name) into globals, sub-command, settings and words."""
     parsed = Parsed(None)
     i = 0
+    early: list[str] = []  # settings of the sub-command given before it (--home-path=H run)
     while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
-        _setting(parsed, argv[i], (), None)
+        name = argv[i][2:].partition("=")[0] if argv[i].startswith("--") else ""
+        if name and _lookup(GLOBALS, name) is None:
+            early.append(argv[i])
+        else:
+            _setting(parsed, argv[i], (), None)
         i += 1
+    if early and i >= len(argv):
+        _setting(parsed, early[0], (), None)  # no sub-command to take it: unknown
     if i >= len(argv):
         return parsed  # no sub-command: top-level help (or usage error if nothing else was asked)
     if argv[i] == "--":
@@ -146,6 +153,10 @@ def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
     globals_ = parsed.globals
     parsed = Parsed(command)
     parsed.globals = globals_
+    for token in early:
+        if _lookup(command.settings, token[2:].partition("=")[0]) is None:
+            _setting(Parsed(None), token, (), None)  # not the sub-command's either: unknown, said as before
+        _setting(parsed, token, command.settings, command)
     words_only = False
     for token in argv[i + 1:]:
         if words_only or not token.startswith("-") or token == "-":
