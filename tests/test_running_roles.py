@@ -323,3 +323,45 @@ def test_ctrl_c_in_a_terminal_reaches_the_run_alone(cli: Cli) -> None:
     assert out.count('"ansar.command.ansar_command.Run"') == 1
     assert document(out) == run_document(("zombie-1", ABORTED), ("snooze-0", ABORTED))
     assert cli.pids() == {"zombie-0": started}
+
+
+# --- the hardening issue: big trees and executables found in the home's bin -----------------------
+
+
+BUSY_INPUT = {"value": {"duties": ["noop", "snooze", "factorial"], "management_levels": 4, "managers": 3}}
+
+
+def test_force_delete_of_a_started_busy_tree_ends_it_within_the_grace_bound(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "busy")
+    (tmp_path / "busy-input").write_text(json.dumps(BUSY_INPUT))
+    cli.ok("input", "busy-0", f"--set-file={tmp_path / 'busy-input'}")
+    cli.ok("start")
+    root = psutil.Process(cli.pids()["busy-0"])
+    wait_for(lambda: len(root.children(recursive=True)) >= 40, what="a tree of 40 processes")
+    tree = [p.pid for p in root.children(recursive=True)] + [root.pid]
+    started = time.monotonic()
+    cli.ok("-f", "delete", "busy-0")
+    assert time.monotonic() - started < 5.0 + 2.0 + 2.0 + 1.0
+    wait_for(lambda: all(gone(p) for p in tree), seconds=2.0, what="the whole tree gone")
+
+
+def test_a_components_grandchild_is_found_in_the_homes_bin_off_path(tmp_path: Path, tool_env: dict[str, str]) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    for name in ("busy", "noop", "factorial"):
+        (dist / name).symlink_to(REPO / "bin" / name)
+    env = dict(tool_env, PATH=os.pathsep.join(p for p in tool_env["PATH"].split(os.pathsep)
+                                               if Path(p).resolve() != (REPO / "bin").resolve()))
+    work = tmp_path / "work"
+    work.mkdir()
+    c = Cli(work, env)
+    c.ok("create", f"--redirect-bin={dist}")
+    c.ok("add", "busy")
+    small = tmp_path / "small"
+    small.write_text(json.dumps({"value": {"duties": ["noop", "factorial"], "management_levels": 2, "managers": 1}}))
+    c.ok("input", "busy-0", f"--set-file={small}")
+    done = c("run")
+    assert done.returncode == 0, done.stderr
+    assert "not found" not in done.stderr
+    (_, value), = document(done.stdout)["value"][1]["completed"]
+    assert value == ["lib.job_if.JobReturned", {"processes": 6}, []]  # two busy, four duties
