@@ -136,39 +136,36 @@ def _line_time(name: str) -> bytes:
     return f"{w[0:4]}-{w[4:6]}-{w[6:8]}T{w[9:11]}:{w[11:13]}:{w[13:15]}{w[15:19]}".encode()
 
 
-def _line_start(fd: int, offset: int) -> Optional[int]:
-    """The first offset at or after ``offset`` that starts a line, or None at the end of the file."""
-    if offset == 0:
-        return 0
-    position = offset - 1
-    while True:
-        data = os.pread(fd, PROBE, position)
-        if not data:
-            return None
-        newline = data.find(b"\n")
-        if newline >= 0:
-            return position + newline + 1
-        position += len(data)
+def _records(fd: int, offset: int, limit: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, time) of each record starting at or after ``offset``, until ``limit``.
 
-
-def _records(fd: int, position: int, limit: int, size: int = PROBE) -> Iterator[tuple[int, bytes]]:
-    """(offset, time) of each record starting at or after the line start ``position``, until ``limit``."""
+    Reads start small and double: a bisect's probe needs a few lines, a scan needs more.
+    """
+    size = PROBE
+    position, skip = (0, False) if offset == 0 else (offset - 1, True)  # skip: to after the next newline
     while position < limit:
         data = os.pread(fd, size, position)
         if not data:
             return
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:  # a line longer than a read, or the last line without its newline
-            if _STAMP.match(data):
-                yield position, data[:23]
-            following = _line_start(fd, position + len(data))
-            if following is None:
-                return
-            position = following
-            continue
-        for match in _RECORD.finditer(data, 0, cut):
-            yield position + match.start(), match.group(1)
-        position += cut
+        begin = 0
+        if skip:
+            newline = data.find(b"\n")
+            if newline < 0:
+                position += len(data)
+                continue
+            begin = newline + 1
+        cut = data.rfind(b"\n") + 1  # position + begin starts a line
+        if cut > begin:
+            for match in _RECORD.finditer(data, begin, cut):
+                yield position + match.start(), match.group(1)
+            position, skip = position + cut, False
+        elif begin and len(data) == size and len(data) - begin < 24:
+            position, skip = position + begin, False  # too little of the line to tell: read it again
+        else:  # a line longer than this read, or the last line without its newline
+            if _STAMP.match(data, begin):
+                yield position + begin, data[begin:begin + 23]
+            position, skip = position + len(data), True
+        size = min(size * 2, CHUNK)
 
 
 def _first_record(fd: int, size: int, key: bytes) -> int:
@@ -176,8 +173,7 @@ def _first_record(fd: int, size: int, key: bytes) -> int:
     low, high = 0, size  # records before low are earlier than key; the answer is at or before high
     while high - low > PROBE:
         middle = (low + high) // 2
-        start = _line_start(fd, middle)
-        found = next(_records(fd, start, high), None) if start is not None else None
+        found = next(_records(fd, middle, high), None)
         if found is None or found[0] >= high:
             high = middle  # nothing starts in [middle, high): the answer is before, or at high
             continue
@@ -186,11 +182,9 @@ def _first_record(fd: int, size: int, key: bytes) -> int:
             low = offset + 1
         else:
             high = offset
-    start = _line_start(fd, low)
-    if start is not None:
-        for offset, stamp in _records(fd, start, size, CHUNK):
-            if stamp >= key:
-                return offset
+    for offset, stamp in _records(fd, low, size):
+        if stamp >= key:
+            return offset
     return size
 
 
@@ -240,8 +234,10 @@ class _Files:
         for i in range(begin[0], last + 1):
             position = begin[1] if i == begin[0] else 0
             stop = end[1] if end is not None and i == end[0] else self.size(i)
+            size = PROBE
             while position < stop:
-                data = os.pread(self.fds[i], min(CHUNK, stop - position), position)
+                data = os.pread(self.fds[i], min(size, stop - position), position)
+                size = min(size * 2, CHUNK)
                 if not data:
                     break
                 position += len(data)
