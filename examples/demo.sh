@@ -50,11 +50,46 @@ server=
 # The tour's first steps: a home whose bin is the checkout's launchers.
 run ansar create --redirect-bin="$bin"
 run ansar add noop
-run ansar add snooze
-run ansar add factorial
 run ansar list
-run ansar update snooze-0 --seconds=5.0
+run ansar run --debug-level=CONSOLE
+run ansar add snooze
+run ansar update snooze-0 --seconds=1.0
 run ansar settings snooze-0
+run ansar run --debug-level=CONSOLE
+run ansar add factorial
 run ansar input factorial-0
 run ansar input factorial-0 --set-file="$here/factorial-7"
-run ansar input factorial-0
+run ansar run
+run ansar add busy
+run ansar input busy-0 --set-file="$here/busy-input"
+show ansar run --debug-level=CONSOLE "2> busy.log"
+ansar run --debug-level=CONSOLE 2> busy.log
+printf '(%s lines on stderr, in busy.log)\n' "$(wc -l < busy.log)" >&2
+run ansar delete busy-0
+
+# A zombie never ends: the run waits for Ctrl-C (here, SIGINT after a moment).
+run ansar add zombie
+show ansar run "zombie-0" --debug-level=CONSOLE "&" then Ctrl-C
+ansar run "zombie-0" --debug-level=CONSOLE &
+runner=$!
+until ansar status zombie-0 | grep -q zombie-0; do sleep 0.1; done
+kill -INT "$runner"
+wait "$runner" || printf '(exit status %s after Ctrl-C)\n' "$?" >&2
+
+# In the background: start, status, log, history, returned, stop.
+run ansar update snooze-0 --seconds=10.0
+run ansar start
+run ansar status
+run ansar status -l
+show ansar start "(refused: already running)"
+ansar start || true
+run ansar log snooze-0
+run ansar stop zombie-0
+show ansar stop "(refused: not all running)"
+ansar stop || true
+run ansar -f stop
+run ansar status
+run ansar history zombie-0
+run ansar returned zombie-0 --start=0
+run ansar history noop-0
+run ansar log zombie-0 --last=HOUR --count=12
