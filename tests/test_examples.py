@@ -534,8 +534,11 @@ def test_demo_runs_to_the_end(tool_env, work):
     proc = subprocess.run(["sh", str(EXAMPLES / "demo.sh")], stdin=subprocess.DEVNULL, capture_output=True,
                           env=tool_env, cwd=work, timeout=280)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
-    assert b"lib.job_if.JobReturned" in proc.stdout
-    assert b'"value": 7' in proc.stdout  # the last step: factorial-0's input, replaced
+    assert b"ansar.command.ansar_command.Run" in proc.stdout
+    assert b'"value": 5040' in proc.stdout  # factorial-0 run with its input replaced by 7
+    assert b"ansar.create.lifecycle.Aborted" in proc.stdout  # the zombie, stopped
+    assert re.search(rb"\[0\] \d+\.\ds ago \.\.\. \d+\.\ds \(Aborted\)", proc.stdout)  # its history
+    assert b"zombie - Do nothing until interrupted" in proc.stdout  # its log
 
 
 def test_every_literalinclude_in_the_docs_names_a_real_example():
