@@ -163,7 +163,8 @@ def run_run(parsed: Parsed) -> int:
     search = search_of(parsed, 0)
     completed: dict[str, Any] = {}
     interrupted = False
-    with ar.OpenChannel("ansar") as ansar, _Interrupts(ansar) as interrupts:
+    with ar.OpenChannel("ansar", as_program=True) as ansar, _Interrupts(ansar) as interrupts:
+        ansar.trace("Call the sub-command function")
         early: list = []
         with home_lock(home.path):
             names = home.select(search)
@@ -218,7 +219,7 @@ def run_start(parsed: Parsed) -> int:
 
     ar_log.set_log_level(_level(parsed.globals["debug-level"]))
     home = home_of(parsed)
-    with ar.OpenChannel("ansar") as ansar, home_lock(home.path):
+    with ar.OpenChannel("ansar", as_program=True) as ansar, home_lock(home.path):
         names = _matched(parsed, home)
         ansar.console(f"Detect status of associated roles ({', '.join(names)})")
         _clear_for("start", parsed, home, names, ansar)
@@ -245,7 +246,7 @@ def run_stop(parsed: Parsed) -> int:
     ar_log.set_log_level(_level(parsed.globals["debug-level"]))
     home = home_of(parsed)
     search = search_of(parsed, 0)
-    with ar.OpenChannel("ansar") as ansar:
+    with ar.OpenChannel("ansar", as_program=True) as ansar:
         with home_lock(home.path):
             names = _matched(parsed, home)
             ansar.console(f"Detect status of associated roles ({', '.join(names)})")

@@ -30,8 +30,9 @@ def _index(code_path: str) -> dict[str, str]:
 def resolve_sources(completed: dict[str, Any], code_path: str) -> None:
     """Replace each test's ``source`` with the absolute path of the file of that name under
     ``code_path`` (kept as recorded when there is none)."""
-    import ansar.create as ar
     import msgspec
+
+    import ansar.create as ar
 
     index: dict[str, str] | None = None
     for role, value in completed.items():

@@ -6,7 +6,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-from .point import ROOT, Threaded, _objects, _objects_lock, _register
+from .point import ROOT, Threaded, _ids, _objects, _objects_lock, _register
 
 __all__ = ["OpenChannel"]
 
@@ -33,10 +33,14 @@ class OpenChannel:
     waited for; then the channel stops being an address.
     """
 
-    def __init__(self, name: str = "channel") -> None:
+    def __init__(self, name: str = "channel", *, as_program: bool = False) -> None:
         self.point = Channel(name)
+        self.as_program = as_program
 
     def __enter__(self) -> Threaded:
+        if self.as_program:  # the address a program's main object has (after its lock holder and driver)
+            next(_ids)
+            next(_ids)
         _register(self.point, ROOT)
         return self.point
 

@@ -124,17 +124,17 @@ class Process(Threaded):
         return f"Process[{self.state}]"
 
     def _command(self, path: str) -> list[str]:
-        argv = [path]
-        level = _log.log_level() if self.debug_level is None else self.debug_level
-        if level > USER_LOG.NONE:
-            argv.append(f"--debug-level={USER_LOG.names[level]}")
+        argv = [path] + [s if s.startswith("--") else f"--{s}" for s in self.settings]
         if self.role_name:
             from ._context import current_home
 
             home = self.home_path or current_home()
             if home:
                 argv += [f"--home-path={home}", f"--role-name={self.role_name}"]
-        return argv + [s if s.startswith("--") else f"--{s}" for s in self.settings]
+        level = _log.log_level() if self.debug_level is None else self.debug_level
+        if level > USER_LOG.NONE:
+            argv.append(f"--debug-level={USER_LOG.names[level]}")
+        return argv
 
     def run(self) -> Any:
         path = find_executable(self.executable)
@@ -148,7 +148,7 @@ class Process(Threaded):
 
             data = encode(self.input, type(self.input))
         argv = self._command(path)
-        if isinstance(self.select(Stop, seconds=0.0), Stop):
+        if self._stop_pending():
             return Aborted()  # stopped before it started: start nothing
         self.trace(f"Execute {' '.join(argv)}")
         env = dict(os.environ, **self.environment)
@@ -198,6 +198,17 @@ class Process(Threaded):
         self.state = "ENDED"
         self._log(USER_LOG.OBJECT, ")", f"Process ({proc.pid}) ended with {m.returncode}")
         return self._result(m, stopped=self._stopped)
+
+    def _stop_pending(self) -> bool:
+        """A Stop is already waiting (looked at without blocking; other messages stay queued)."""
+        from queue import Empty
+
+        while True:
+            try:
+                self._saved.append(self._inbox.get_nowait())
+            except Empty:
+                break
+        return any(isinstance(m, Stop) for m, _ in self._saved)
 
     def _stop_child(self, proc: "subprocess.Popen[bytes]", ready: int) -> None:
         """A Stop for the child: SIGINT once it is ready for one, else SIGTERM (a child still
