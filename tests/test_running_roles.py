@@ -367,3 +367,10 @@ def test_a_components_grandchild_is_found_in_the_homes_bin_off_path(tmp_path: Pa
     assert "not found" not in done.stderr
     (_, value), = document(done.stdout)["value"][1]["completed"]
     assert value == ["lib.job_if.JobReturned", {"processes": 6}, []]  # two busy, four duties
+
+
+def test_status_and_stop_of_an_empty_home_say_nothing_but_run_refuses(cli: Cli) -> None:
+    assert cli.ok("status") == ""
+    assert cli.ok("stop") == ""
+    assert cli.refused(1, "run") == 'ansar: search "(all)" matches no role'
+    assert cli.refused(1, "status", "x-.*") == 'ansar: search "x-.*" matches no role'

@@ -30,8 +30,10 @@ def _mismatch(action: str, search: Any, what: str, items: list[str]) -> HomeErro
     return HomeError(f'cannot perform "{action}", "{search}" {what} - {", ".join(items)}')
 
 
-def _matched(parsed: Parsed, home: Home) -> list[str]:
-    return home.select(search_of(parsed, 0))
+def _matched(parsed: Parsed, home: Home, *, all_ok: bool = False) -> list[str]:
+    """The roles the search matches; with ``all_ok``, no search on an empty home is no role."""
+    search = search_of(parsed, 0)
+    return home.select(search, empty_ok=all_ok and search.pattern is None)
 
 
 def _level(name: Optional[str]) -> int:
@@ -248,7 +250,7 @@ def run_stop(parsed: Parsed) -> int:
     search = search_of(parsed, 0)
     with ar.OpenChannel("ansar", as_program=True) as ansar:
         with home_lock(home.path):
-            names = _matched(parsed, home)
+            names = _matched(parsed, home, all_ok=True)
             ansar.console(f"Detect status of associated roles ({', '.join(names)})")
             running = dict(home.running(names))
             idle = sorted(set(names) - set(running))
@@ -266,7 +268,7 @@ def run_stop(parsed: Parsed) -> int:
 
 def run_status(parsed: Parsed) -> int:
     home = home_of(parsed)
-    names = _matched(parsed, home)
+    names = _matched(parsed, home, all_ok=True)
     long = parsed.settings["long-listing"]
     if long:
         from ansar.home._history import format_span
