@@ -331,6 +331,14 @@ def test_periods_start_in_local_time_with_the_clock(zone: None) -> None:
     assert format_time(period_start("QUARTER", T0, local=True), local=True) == "2026-12-03T23:15:00.000"
 
 
+@pytest.mark.parametrize("date", [(1970, 1, 1), (2000, 2, 29), (2024, 3, 1), (2100, 2, 28), (1969, 12, 31),
+                                  (2026, 12, 3, 17, 47, 23), (9999, 12, 31, 23, 59, 59)])
+def test_utc_seconds_agree_with_calendar_timegm(date: tuple) -> None:
+    from ansar.home._timespec import utc_seconds
+
+    assert utc_seconds(*date) == calendar.timegm(date + (0,) * (9 - len(date)))
+
+
 def test_an_unknown_period_is_refused() -> None:
     with pytest.raises(BadValue, match='"--last=YEAR" is not one of MONTH, WEEK'):
         period_start("YEAR", T0)

@@ -11,7 +11,6 @@ back, a window may start a little off.
 
 from __future__ import annotations
 
-import calendar
 import os
 import re
 import time
@@ -24,7 +23,7 @@ from ansar.create._role import HomeError, RoleContext
 from ansar.create.log import format_time
 
 from ._names import BadValue
-from ._timespec import parse_span, parse_time, period_start
+from ._timespec import parse_span, parse_time, period_start, utc_seconds
 
 __all__ = ["DEFAULT_BACK", "Window", "read_window", "resolve_window", "to_local"]
 
@@ -308,9 +307,9 @@ def to_local(piece: bytes) -> bytes:
         second = stamp[:19]
         shown = cache.get(second)
         if shown is None:
-            fields = (int(second[0:4]), int(second[5:7]), int(second[8:10]), int(second[11:13]),
-                      int(second[14:16]), int(second[17:19]), 0, 0, 0)
-            shown = format_time(calendar.timegm(fields), local=True)[:19].encode()
+            utc = utc_seconds(int(second[0:4]), int(second[5:7]), int(second[8:10]), int(second[11:13]),
+                              int(second[14:16]), int(second[17:19]))
+            shown = format_time(utc, local=True)[:19].encode()
             cache[second] = shown
         return shown + stamp[19:] + b" "
 
