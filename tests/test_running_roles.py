@@ -374,3 +374,60 @@ def test_status_and_stop_of_an_empty_home_say_nothing_but_run_refuses(cli: Cli) 
     assert cli.ok("stop") == ""
     assert cli.refused(1, "run") == 'ansar: search "(all)" matches no role'
     assert cli.refused(1, "status", "x-.*") == 'ansar: search "x-.*" matches no role'
+
+
+# --- test runs ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def client_server(cli: Cli) -> Cli:
+    port = free_port()
+    cli.ok("add", "server", f"--port={port}")
+    cli.ok("add", "client", f"--port={port}")
+    cli.ok("start", "server-0")
+    wait_for(lambda: "listen - Listening on" in cli.ok("log", "server-0"), what="server listening")
+    return cli
+
+
+def test_a_test_run_prints_the_failed_tests_as_clickable_lines_and_exits_1(client_server: Cli) -> None:
+    cli = client_server
+    examples = REPO / "examples"
+    done = cli("run", "client-0", f"--code-path={examples}", "--test-run")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == (
+        'role "client-0" (pass/fail): 0/3\n'
+        f"{examples}/client.py:51 - Expected b'fervent' for b'eager', got b'eager'\n"
+        f"{examples}/client.py:56 - Expected b'define' for b'explain', got b'explain'\n"
+        f"{examples}/client.py:61 - Expected b'droll' for b'fly', got b'fly'\n")
+    assert cli.running() == ["server-0"]  # left running beside the run
+
+
+def test_an_analyzer_gets_the_suite_and_its_value_is_the_runs(client_server: Cli, tmp_path: Path) -> None:
+    cli = client_server
+    junit = tmp_path / "junit.xml"
+    done = cli("run", "client-0", "--test-analyzer=analyzer", "--debug-level=CONSOLE", f"--junit-xml={junit}")
+    assert done.returncode == 0, done.stderr
+    assert document(done.stdout) == {"value": ACK}
+    assert any(line.endswith("^ <00000009>analyzer - Analyzed client-0") for line in done.stderr.splitlines())
+    from xml.etree import ElementTree as ET
+
+    suite, = ET.parse(junit).getroot()
+    assert suite.get("name") == "client-0" and suite.get("failures") == "3"
+    assert [case.get("line") for case in suite] == ["51", "56", "61"]
+    assert cli.refused(2, "run", "--test-run", "--test-analyzer=analyzer").startswith("ansar: run: --test-run")
+    assert cli.refused(1, "run", "client-0", "--test-analyzer=nothing") == \
+        f'ansar: executable "nothing" not found in {REPO / "bin"}'
+
+
+def test_a_test_run_without_reports_says_so(cli: Cli) -> None:
+    cli.ok("add", "noop")
+    done = cli("run", "--test-run")
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", 'ansar: no test reports from "(all)"\n')

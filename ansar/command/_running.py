@@ -148,6 +148,23 @@ def _wait_held(ansar: Any, home: Home, pending: dict, early: list) -> None:
                 waiting.pop(ansar.return_address, None)
 
 
+def _analysis(analyzer: Optional[str], ansar: Any, completed: dict, level: int) -> Optional[tuple]:
+    """With --test-analyzer: the analyzer's value, as a 1-tuple (its value may be None)."""
+    if analyzer is None:
+        return None
+    from ._testrun import analyze, test_suite
+
+    return (analyze(ansar, analyzer, test_suite(completed), level),)
+
+
+def _exit_status(value: Any) -> int:
+    import ansar.create as ar
+
+    if isinstance(value, ar.Faulted):
+        return value.exit_code or 1
+    return 1 if _fails(value) else 0
+
+
 def run_run(parsed: Parsed) -> int:
     if parsed.settings["test-run"] and parsed.settings.get("test-analyzer"):
         raise Usage("run: --test-run and --test-analyzer do not go together")
@@ -157,6 +174,7 @@ def run_run(parsed: Parsed) -> int:
 
     home = home_of(parsed)
     given_home = parsed.settings["home-path"]
+    analyzer = home.executable_path(parsed.settings["test-analyzer"]) if parsed.settings["test-analyzer"] else None
     own = _level(parsed.globals["debug-level"])
     from ansar.create import log as ar_log
 
@@ -164,6 +182,7 @@ def run_run(parsed: Parsed) -> int:
     roles_level = _level(parsed.settings["debug-level"]) if parsed.settings["debug-level"] else own
     search = search_of(parsed, 0)
     completed: dict[str, Any] = {}
+    durations: dict[str, float] = {}
     interrupted = False
     with ar.OpenChannel("ansar", as_program=True) as ansar, _Interrupts(ansar) as interrupts:
         ansar.trace("Call the sub-command function")
@@ -173,6 +192,7 @@ def run_run(parsed: Parsed) -> int:
             ansar.console(f"Detect status of associated roles ({', '.join(names)})")
             _clear_for("run", parsed, home, names, ansar)
             ansar.console(f'Running "{search}" ({given_home})')
+            began = time.monotonic()
             pending, refused = _start_processes(ansar, home, names, roles_level)
             completed.update(refused)
             _wait_held(ansar, home, pending, early)
@@ -191,16 +211,30 @@ def run_run(parsed: Parsed) -> int:
             if name is None:
                 continue
             completed[name] = m.value
+            durations[name] = time.monotonic() - began
             ansar.console(f'Completion for "{name}" ({_condition(m.value)})')
         interrupted = interrupted or interrupts.count > 0
+        if parsed.settings["code-path"]:
+            from ._testrun import resolve_sources
+
+            resolve_sources(completed, parsed.settings["code-path"])
+        analyzed = _analysis(analyzer, ansar, completed, roles_level)
+    if parsed.settings["junit-xml"]:
+        from ._testrun import write_junit
+
+        write_junit(parsed.settings["junit-xml"], completed, durations)
+    if analyzed is not None:
+        from ansar.create.codec import encode
+
+        from ._common import print_document
+
+        value = analyzed[0]
+        print_document(encode(value, pretty=True))
+        return _exit_status(value)
     if parsed.settings["test-run"]:
         from ._testrun import print_test_run
 
-        return print_test_run(completed, parsed, search, interrupted)
-    if parsed.settings["code-path"]:
-        from ._testrun import resolve_sources
-
-        resolve_sources(completed, parsed.settings["code-path"])
+        return print_test_run(completed, search)
     from ansar.create.codec import encode
 
     from ._common import print_document

@@ -11,9 +11,7 @@ import os
 import sys
 from typing import Any
 
-from ._args import Parsed
-
-__all__ = ["print_test_run", "resolve_sources"]
+__all__ = ["analyze", "print_test_run", "resolve_sources", "test_suite", "write_junit"]
 
 
 def _index(code_path: str) -> dict[str, str]:
@@ -44,12 +42,10 @@ def resolve_sources(completed: dict[str, Any], code_path: str) -> None:
         completed[role] = msgspec.structs.replace(value, tested=tested)
 
 
-def print_test_run(completed: dict[str, Any], parsed: Parsed, search: Any, interrupted: bool) -> int:
+def print_test_run(completed: dict[str, Any], search: Any) -> int:
     """The table of test roles and the failed tests; the exit status of a test run."""
     import ansar.create as ar
 
-    if parsed.settings["code-path"]:
-        resolve_sources(completed, parsed.settings["code-path"])
     lines: list[str] = []
     navigation: list[str] = []
     reports = 0
@@ -72,3 +68,56 @@ def print_test_run(completed: dict[str, Any], parsed: Parsed, search: Any, inter
         sys.stderr.write(f'ansar: no test reports from "{search}"\n')
         return 1
     return 1 if failed else 0
+
+
+def test_suite(completed: dict[str, Any]) -> Any:
+    """The ``ar.TestSuite`` of a run: every role whose value is a TestReport."""
+    import ansar.create as ar
+
+    return ar.TestSuite({role: v for role, v in completed.items() if isinstance(v, ar.TestReport)})
+
+
+def analyze(ansar: Any, path: str, suite: Any, level: int) -> Any:
+    """Run the analyzer executable ``path`` with the suite as its input; its value."""
+    import ansar.create as ar
+
+    ansar.console(f'Analyzing {len(suite.report)} reports with "{path}"')
+    ansar.create(ar.Process, path, input=suite, debug_level=level)
+    return ansar.select(ar.Completed).value
+
+
+def write_junit(path: str, completed: dict[str, Any], durations: dict[str, float]) -> None:
+    """The run as JUnit XML, atomically: a testsuite per role, a testcase per test (a role
+    without a TestReport is one testcase, failing when its value is a Faulted)."""
+    from xml.etree import ElementTree as ET
+
+    import ansar.create as ar
+    from ansar.create._atomic import write_atomic
+
+    root = ET.Element("testsuites", name="ansar run")
+    for role, value in completed.items():
+        suite = ET.SubElement(root, "testsuite", name=role, time=f"{durations.get(role, 0.0):.3f}")
+        if isinstance(value, ar.TestReport):
+            for t in value.tested:
+                case = ET.SubElement(suite, "testcase", name=t.text or f"{t.source}:{t.line}", classname=role,
+                                     file=t.source, line=str(t.line))
+                if not t.condition:
+                    ET.SubElement(case, "failure", message=t.text).text = f"{t.source}:{t.line} - {t.text}"
+            suite.set("tests", str(len(value.tested)))
+            suite.set("failures", str(sum(1 for t in value.tested if not t.condition)))
+            continue
+        case = ET.SubElement(suite, "testcase", name=role, classname=role)
+        suite.set("tests", "1")
+        if isinstance(value, ar.Faulted):
+            ET.SubElement(case, "failure", message=value.condition or "faulted")
+            suite.set("failures", "1")
+        elif isinstance(value, (ar.Aborted, ar.TimedOut)):
+            ET.SubElement(case, "error", message=type(value).__name__)
+            suite.set("errors", "1")
+    data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    try:
+        write_atomic(os.path.abspath(path), data, 0o600)
+    except OSError as e:
+        from ansar.home import HomeError
+
+        raise HomeError(f"{path}: cannot write ({e.strerror})") from None

@@ -56,6 +56,9 @@ COMMANDS: dict[str, Command] = {
                          values=LEVELS),
                  Setting("code-path", str, None, "resolve each failed test's source file under this folder"),
                  Setting("test-run", bool, False, "print a table of test results instead of the values"),
+                 Setting("test-analyzer", str, None, "give the test reports to this executable (found as roles' "
+                         "are); its value and exit status are the run's"),
+                 Setting("junit-xml", str, None, "also write the test reports to this file as JUnit XML"),
                  INVERT, HOME_PATH], most=1),
         Command("start", "[search]", "start every matching role in the background and return",
                 [INVERT, HOME_PATH], most=1),

@@ -55,8 +55,23 @@ def register(cls: type, schema: Any = None, factory: Optional[Callable] = None) 
 
 
 def lookup(name: str) -> Optional[type]:
-    """The class registered under ``name``, or None."""
-    return _by_name.get(name)
+    """The class registered under ``name``, or None.
+
+    The runtime's own types register as their modules load, and its modules load on first use:
+    a name of one of them (``ansar.create.test.TestReport`` in a child's result, say) loads it.
+    """
+    cls = _by_name.get(name)
+    if cls is None and name.startswith("ansar.create."):
+        module = name.rpartition(".")[0]
+        if module.count(".") == 2 and module.rpartition(".")[2].isidentifier():
+            import importlib
+
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return None
+            cls = _by_name.get(name)
+    return cls
 
 
 def registered(cls: type) -> bool:
