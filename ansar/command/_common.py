@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-import msgspec
-
 from ansar.home import Home, HomeError, Search, open_existing_home
 
 from ._args import HOME_PATH, Parsed, Usage
@@ -31,6 +29,8 @@ def search_of(parsed: Parsed, word: int) -> Search:
 
 def print_document(data: bytes) -> None:
     """A ``{"value": ...}`` document, indented for people."""
+    import msgspec
+
     try:
         text = msgspec.json.format(data, indent=4)
     except msgspec.DecodeError:

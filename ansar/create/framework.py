@@ -152,6 +152,25 @@ def _help(name: str, settings: Any, variables: Any) -> str:
 # --- component mode -------------------------------------------------------------------------------
 
 
+def _take_lock(fd: int, seconds: float = 0.5) -> bool:
+    """The role's flock, tried for a moment: a command probing the lock (ansar status) or closing
+    a lost history record holds it for a few milliseconds, and must not make a start fail."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + seconds
+    pause = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)  # another process holds it; there is no event to wait on
+            pause = min(pause * 2, 0.05)
+
+
 def _hold_role_lock(context: Any) -> int:
     """Take the role's lock for the life of the process and record our pid beside it.
 
@@ -159,7 +178,6 @@ def _hold_role_lock(context: Any) -> int:
     takes, so the ``ansar`` command can probe it with filelock; importing filelock here would
     cost more than the rest of a component's start.
     """
-    import fcntl
 
     lock_path = context.lock_path()
     os.makedirs(os.path.dirname(lock_path), mode=0o700, exist_ok=True)
@@ -168,13 +186,11 @@ def _hold_role_lock(context: Any) -> int:
     except OSError as e:
         _fail(f"cannot open lock {lock_path} ({e.strerror})", 1)
     pid_path = context.pid_path()
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    if not _take_lock(fd):
         os.close(fd)
         try:
             with open(pid_path) as f:
-                pid = f.read().strip()
+                pid = (f.read().split() or ["?"])[0]
         except OSError:
             pid = "?"
         _fail(f'role "{context.role_name}" already running as - {pid}', 1)
@@ -484,7 +500,8 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     except Exception as e:  # CodecError, or a value of no known type
         _fail(f"cannot encode the result ({e})", 1)
     _execution.close(data)
-    sys.stdout.buffer.write(data + b"\n")
+    if not _execution.quiet:
+        sys.stdout.buffer.write(data + b"\n")
     return _exit_status(value)
 
 
@@ -500,8 +517,12 @@ def _start_component(context: Any, origin: Optional[str]) -> Any:
     if origin == ORIGIN_START:
         from ._logstore import open_storage
 
-        _log.set_sink(open_storage(context.logs_path(), context.role.storage, stdio=True))
+        try:
+            _log.set_sink(open_storage(context.logs_path(), context.role.storage, stdio=True))
+        except OSError as e:
+            _fail(f"cannot keep logs in {context.logs_path()} ({e.strerror})", 1)
         _log.set_log_level(USER_LOG.DEBUG)  # in storage, every record is kept
+        _execution.quiet = True  # nobody reads the result on stdout: it is in the history
     if _log._level >= USER_LOG.OBJECT:
         _log.write(USER_LOG.OBJECT, "+", _execution.holder, "lock_and_hold", f"Created by {ROOT!r}")
         _log.write(USER_LOG.OBJECT, ">", _execution.holder, "lock_and_hold", f"Sent Ready to {ROOT!r}")
@@ -550,6 +571,7 @@ class _Execution:
         self.context: Any = None
         self.lock = -1
         self.holder = 0
+        self.quiet = False  # started in the background: the value goes to history only
 
     def open(self, context: Any) -> None:
         import time

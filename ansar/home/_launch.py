@@ -15,8 +15,9 @@ import subprocess
 import time
 from typing import Iterable, Optional
 
-from ansar.create._logstore import current_file, file_limit
+from ansar.create._logstore import current_file, log_files
 from ansar.create._role import HomeError, RoleContext
+from ansar.create.log import USER_LOG, LogRecord, format_record
 
 from ._running import is_running, lineage_marker
 
@@ -54,6 +55,10 @@ def _spawn(context: RoleContext, path: str, debug_level: Optional[str]) -> Launc
     try:
         log = current_file(context.logs_path(), **({"cap": storage} if storage else {}))
         out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # A record of its own before the role writes: what it prints before its runtime logs
+        # (a traceback at import) belongs to this execution, not to the last record of the previous.
+        os.write(out, (format_record(LogRecord(time.time(), "~", USER_LOG.TRACE, 0, "ansar",
+                                               f'Start "{path}"')) + "\n").encode())
     except OSError as e:
         return Launch(context.role_name, None, -1, f"cannot open its log storage: {e.strerror}")
     ready, ready_w = os.pipe()
@@ -78,9 +83,12 @@ def _spawn(context: RoleContext, path: str, debug_level: Optional[str]) -> Launc
 def _last_words(context: RoleContext, limit: int = 4096) -> str:
     """The last line the role wrote to its log storage (a traceback's last line, say)."""
     try:
-        log = current_file(context.logs_path())
+        names = log_files(context.logs_path())
+        if not names:
+            return ""
+        log = os.path.join(context.logs_path(), names[-1])
         with open(log, "rb") as f:
-            f.seek(max(0, os.path.getsize(log) - min(limit, file_limit(1 << 30))))
+            f.seek(max(0, os.path.getsize(log) - limit))
             lines = [line for line in f.read().decode(errors="replace").splitlines() if line.strip()]
     except OSError:
         return ""
