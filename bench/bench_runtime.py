@@ -20,6 +20,7 @@ asked; ``main(["--quick"])`` is the command line. Nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import random
 import shutil
@@ -52,13 +53,19 @@ class Item:
     pass
 
 
+class Go:
+    """Sent to every timer object in turn: start your timer now."""
+
+
 ar.bind(Ping)
 ar.bind(Pong)
 ar.bind(Item)
+ar.bind(Go)
 
 PING = Ping()
 PONG = Pong()
 ITEM = Item()
+GO = Go()
 
 
 # --- ansar: function objects (a thread each, select) ---------------------------------------------
@@ -89,9 +96,19 @@ def sink(self, n):
     return n
 
 
+def sleeper(self, seconds):
+    """On Go, start T1 for ``seconds``; return how late it arrived, in seconds."""
+    self.select(Go)
+    due = monotonic() + seconds
+    self.start(ar.T1, seconds)
+    self.select(ar.T1)
+    return monotonic() - due
+
+
 ar.bind(ponger)
 ar.bind(pinger)
 ar.bind(sink)
+ar.bind(sleeper)
 
 
 # --- ansar: class-based objects (shared dispatch thread) -----------------------------------------
@@ -166,7 +183,7 @@ ar.bind(Counter, (ar.Start, Item))
 
 
 class Sleeper(ar.Point, ar.Stateless):
-    """Starts T1 for ``seconds``; completes with how late it arrived, in seconds."""
+    """On Go, starts T1 for ``seconds``; completes with how late it arrived, in seconds."""
 
     def __init__(self, seconds):
         ar.Point.__init__(self)
@@ -176,6 +193,10 @@ class Sleeper(ar.Point, ar.Stateless):
 
 
 def Sleeper_Start(self, message):
+    pass
+
+
+def Sleeper_Go(self, message):
     self.due = monotonic() + self.seconds
     self.start(ar.T1, self.seconds)
 
@@ -184,7 +205,7 @@ def Sleeper_T1(self, message):
     self.complete(monotonic() - self.due)
 
 
-ar.bind(Sleeper, (ar.Start, ar.T1))
+ar.bind(Sleeper, (ar.Start, Go, ar.T1))
 
 
 def _wait_completed(channel, addresses):
@@ -261,10 +282,21 @@ def ansar_fanout(n):
     return t
 
 
-def ansar_timers(n, seconds):
+def _ansar_timers(target, n, seconds):
+    """Create ``n`` objects, then send each a Go: they all start their T1 within a moment."""
     with ar.OpenChannel() as channel:
-        objects = [channel.create(Sleeper, seconds) for _ in range(n)]
+        objects = [channel.create(target, seconds) for _ in range(n)]
+        for a in objects:
+            channel.send(GO, a)
         return _wait_completed(channel, objects)
+
+
+def ansar_timers_function(n, seconds):
+    return _ansar_timers(sleeper, n, seconds)
+
+
+def ansar_timers_class(n, seconds):
+    return _ansar_timers(Sleeper, n, seconds)
 
 
 # --- pykka ----------------------------------------------------------------------------------------
@@ -447,7 +479,32 @@ def _thespian_actors():
                 for a in objects:
                     self.send(a, PING)
 
-    _thespian_classes = ThEcho, ThVolley, ThCounter, ThBlaster, ThFanout
+    class ThSleeper(actors.Actor):
+        """On ("go", seconds), asks for a wakeup; tells the sender how late it came."""
+
+        def receiveMessage(self, message, sender):
+            if isinstance(message, actors.WakeupMessage):
+                self.send(self.boss, monotonic() - self.due)
+            elif isinstance(message, tuple):
+                self.boss = sender
+                self.due = monotonic() + message[1]
+                self.wakeupAfter(datetime.timedelta(seconds=message[1]))
+
+    class ThTimers(actors.Actor):
+        """On (n, seconds), creates n sleepers, then sends each its go; answers with the latenesses."""
+
+        def receiveMessage(self, message, sender):
+            if isinstance(message, float):
+                self.late.append(message)
+                if len(self.late) == self.n:
+                    self.send(self.asker, self.late)
+            elif isinstance(message, tuple):
+                self.asker, (self.n, seconds), self.late = sender, message, []
+                sleepers = [self.createActor(ThSleeper) for _ in range(self.n)]
+                for a in sleepers:
+                    self.send(a, ("go", seconds))
+
+    _thespian_classes = ThEcho, ThVolley, ThCounter, ThBlaster, ThFanout, ThTimers
     return _thespian_classes
 
 
@@ -496,7 +553,16 @@ def thespian_fanout(n):
     return t
 
 
-# --- the floor: two bare threads and two SimpleQueues, no runtime at all -----------------------------
+def thespian_timers(n, seconds):
+    ThTimers = _thespian_actors()[5]
+    with _ThespianSystem() as system:
+        a = system.createActor(ThTimers)
+        late = system.ask(a, (n, seconds), 600)
+    assert isinstance(late, list) and len(late) == n, late
+    return late
+
+
+# --- the floors: bare threads and SimpleQueues, no runtime at all -----------------------------------
 
 
 def threads_floor(n):
@@ -523,25 +589,46 @@ def threads_floor(n):
     return n / t
 
 
-# --- the naive timer baseline -----------------------------------------------------------------------
+def timers_floor(n, seconds):
+    """Lateness of ``n`` bare threads, each blocked on a SimpleQueue of its own: on a go put to
+    each in turn, a thread hands ``(deadline, queue)`` to one timer thread, which keeps a heap and
+    puts to each queue at its deadline. The floor for any design that wakes a thread per timer."""
+    import heapq
+    from _queue import Empty, SimpleQueue
 
+    inbox = SimpleQueue()
+    queues = [SimpleQueue() for _ in range(n)]
+    late = [0.0] * n
 
-def threading_timers(n, seconds):
-    late = []
-    lock = threading.Lock()
+    def timer_thread():
+        heap, left, timeout = [], n, None
+        while left:
+            try:
+                item = inbox.get() if timeout is None else inbox.get(timeout=timeout)
+                heapq.heappush(heap, item)
+            except Empty:
+                pass
+            now = monotonic()
+            while heap and heap[0][0] <= now:
+                heapq.heappop(heap)[2].put(None)
+                left -= 1
+            timeout = heap[0][0] - now if heap else None
 
-    def fire(due):
-        t = monotonic() - due
-        with lock:
-            late.append(t)
-
-    timers = []
-    for _ in range(n):
+    def bare(i):
+        q = queues[i]
+        q.get()
         due = monotonic() + seconds
-        t = threading.Timer(seconds, fire, (due,))
+        inbox.put((due, i, q))
+        q.get()
+        late[i] = monotonic() - due
+
+    threads = [threading.Thread(target=timer_thread)]
+    threads += [threading.Thread(target=bare, args=(i,)) for i in range(n)]
+    for t in threads:
         t.start()
-        timers.append(t)
-    for t in timers:
+    for q in queues:
+        q.put(None)
+    for t in threads:
         t.join()
     return late
 
@@ -630,12 +717,14 @@ def _make_home(folder, env):
 class Sizes:
     def __init__(self, quick):
         self.rounds = 1 if quick else 5
-        self.pingpong_function = 2_000 if quick else 20_000
+        self.pingpong_function = 2_000 if quick else 10_000
+        self.pingpong_pairs = 2 if quick else 4  # floor and ansar in turn, this many times a round
         self.pingpong_class = 2_000 if quick else 50_000
         self.oneway = 10_000 if quick else 100_000
         self.fanout = 100 if quick else 1_000
         self.timers = 20 if quick else 200
         self.timer_seconds = 0.05
+        self.timer_repeats = 2 if quick else 4  # each a round: floor, function, class, thespian
         self.process_runs = 2 if quick else 30
 
 
@@ -664,7 +753,10 @@ def _row(group, what, ours, peer, theirs, ratio, unit, target=None, met=None):
     }
 
 
-def _in_process(sizes, log):
+GROUPS = ("ping-pong", "one-way", "fan-out", "timers", "start-up")
+
+
+def _in_process(sizes, log, groups=GROUPS):
     have_pykka, have_thespian = _pykka() is not None, _thespian() is not None
     s = sizes
     series = {}
@@ -674,31 +766,42 @@ def _in_process(sizes, log):
 
     for r in range(s.rounds):
         log(f"round {r + 1}/{s.rounds}")
-        # (1) ping-pong: round trips per second
-        record("pp_fn", ansar_pingpong_function, s.pingpong_function)
-        record("pp_floor", threads_floor, s.pingpong_function)
-        if have_pykka:
-            record("pp_pykka_tell", pykka_pingpong_tell, s.pingpong_function)
-            record("pp_pykka_ask", pykka_pingpong_ask, s.pingpong_function)
-        record("pp_class", ansar_pingpong_class, s.pingpong_class)
-        if have_thespian:
-            record("pp_thespian", thespian_pingpong, s.pingpong_class)
-        # (2) one-way throughput: seconds until all are received
-        record("ow_fn", ansar_oneway_function, s.oneway)
-        record("ow_class", ansar_oneway_class, s.oneway)
-        if have_pykka:
-            record("ow_pykka", pykka_oneway, s.oneway)
-        if have_thespian:
-            record("ow_thespian", thespian_oneway, s.oneway)
-        # (3) fan-out: seconds to create n objects, send each a message and gather n replies
-        record("fo_class", ansar_fanout, s.fanout)
-        if have_pykka:
-            record("fo_pykka", pykka_fanout, s.fanout)
-        if have_thespian:
-            record("fo_thespian", thespian_fanout, s.fanout)
-        # (4) timers: lateness of each, seconds
-        record("tm_ansar", ansar_timers, s.timers, s.timer_seconds)
-        record("tm_threading", threading_timers, s.timers, s.timer_seconds)
+        if "ping-pong" in groups:
+            # (1) round trips per second; the floor and ansar in turn, each first every other time
+            for i in range(s.pingpong_pairs):
+                pair = [("pp_floor", threads_floor), ("pp_fn", ansar_pingpong_function)]
+                for key, fn in pair if i % 2 else pair[::-1]:
+                    record(key, fn, s.pingpong_function)
+            if have_pykka:
+                record("pp_pykka_tell", pykka_pingpong_tell, s.pingpong_function)
+                record("pp_pykka_ask", pykka_pingpong_ask, s.pingpong_function)
+            record("pp_class", ansar_pingpong_class, s.pingpong_class)
+            if have_thespian:
+                record("pp_thespian", thespian_pingpong, s.pingpong_class)
+        if "one-way" in groups:
+            # (2) one-way throughput: seconds until all are received
+            record("ow_fn", ansar_oneway_function, s.oneway)
+            record("ow_class", ansar_oneway_class, s.oneway)
+            if have_pykka:
+                record("ow_pykka", pykka_oneway, s.oneway)
+            if have_thespian:
+                record("ow_thespian", thespian_oneway, s.oneway)
+        if "fan-out" in groups:
+            # (3) fan-out: seconds to create n objects, send each a message and gather n replies
+            record("fo_class", ansar_fanout, s.fanout)
+            if have_pykka:
+                record("fo_pykka", pykka_fanout, s.fanout)
+            if have_thespian:
+                record("fo_thespian", thespian_fanout, s.fanout)
+        if "timers" in groups:
+            # (4) timers: the lateness of each, seconds; the order turns from one repeat to the next
+            kinds = [("tm_floor", timers_floor), ("tm_fn", ansar_timers_function), ("tm_class", ansar_timers_class)]
+            if have_thespian:
+                kinds.append(("tm_thespian", thespian_timers))
+            for i in range(s.timer_repeats):
+                turn = (r * s.timer_repeats + i) % len(kinds)
+                for key, fn in kinds[turn:] + kinds[:turn]:
+                    record(key, fn, s.timers, s.timer_seconds)
     return series
 
 
@@ -729,40 +832,47 @@ def _whole_process(sizes, log):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(quick=False, verbose=False):
-    """Run every benchmark; returns the rows of the table (a list of dicts)."""
+def run(quick=False, verbose=False, groups=GROUPS):
+    """Run the benchmarks of ``groups`` (all by default); returns the rows of the table (dicts)."""
     log = (lambda text: print(f"... {text}", file=sys.stderr, flush=True)) if verbose else (lambda text: None)
     sizes = Sizes(quick)
-    series = _in_process(sizes, log)
-    procs = _whole_process(sizes, log)
+    series = _in_process(sizes, log, groups)
+    procs = _whole_process(sizes, log) if "start-up" in groups else None
     return _rows(series, procs, sizes)
 
 
 def _rows(series, procs, sizes):
-    g = series.get
     rows = []
-    ms = 1000.0
+    if "pp_fn" in series:
+        rows += _pingpong_rows(series.get, sizes)
+    if "ow_fn" in series:
+        rows += _oneway_rows(series.get, sizes)
+    if "fo_class" in series:
+        rows += _fanout_rows(series.get, sizes)
+    if "tm_fn" in series:
+        rows += _timer_rows(series.get, sizes)
+    if procs is not None:
+        rows += _startup_rows(procs)
+    return rows
 
-    # (1) ping-pong
-    fn, cls = g("pp_fn"), g("pp_class")
+
+def _pingpong_rows(g, sizes):
+    rows = []
+    fn, cls, floor = g("pp_fn"), g("pp_class"), g("pp_floor")
     tell, ask, th = g("pp_pykka_tell"), g("pp_pykka_ask"), g("pp_thespian")
-    best_pykka = None
-    if tell and ask:
-        best_pykka = tell if _median(tell) >= _median(ask) else ask
     what = f"ping-pong, function objects ({sizes.pingpong_function:,} round trips)"
-    ratio = _paired_ratio(fn, best_pykka) if best_pykka else None
-    rows.append(_row("ping-pong", what, _median(fn), "pykka, best of tell/ask",
-                     _median(best_pykka) if best_pykka else None, ratio, "rt/s",
-                     ">= 2x pykka", None if ratio is None else ratio >= 2.0))
+    ratio = _paired_ratio(fn, floor)  # floor and ansar were measured in pairs, one after the other
+    rows.append(_row("ping-pong", what, _median(fn), "2 bare threads, SimpleQueue", _median(floor), ratio,
+                     "rt/s", ">= 0.95x floor", ratio >= 0.95))
+    # pykka was measured once a round, beside that round's pairs
+    per_round = sizes.pingpong_pairs
+    fn_rounds = [_median(fn[i:i + per_round]) for i in range(0, len(fn), per_round)]
     if tell:
         rows.append(_row("ping-pong", what, _median(fn), "pykka, 2 actors (tell)", _median(tell),
-                         _paired_ratio(fn, tell), "rt/s"))
+                         _paired_ratio(fn_rounds, tell), "rt/s"))
     if ask:
         rows.append(_row("ping-pong", what, _median(fn), "pykka, caller asks", _median(ask),
-                         _paired_ratio(fn, ask), "rt/s"))
-    floor = g("pp_floor")
-    rows.append(_row("ping-pong", what, _median(fn), "2 bare threads, SimpleQueue", _median(floor),
-                     _paired_ratio(fn, floor), "rt/s"))
+                         _paired_ratio(fn_rounds, ask), "rt/s"))
     what = f"ping-pong, class-based objects ({sizes.pingpong_class:,} round trips)"
     ratio = _paired_ratio(cls, th) if th else None
     rows.append(_row("ping-pong", what, _median(cls), "thespian simpleSystemBase", _median(th) if th else None,
@@ -770,8 +880,11 @@ def _rows(series, procs, sizes):
     if tell:
         rows.append(_row("ping-pong", what, _median(cls), "pykka, 2 actors (tell)", _median(tell),
                          _paired_ratio(cls, tell), "rt/s"))
+    return rows
 
-    # (2) one-way throughput, as messages per second
+
+def _oneway_rows(g, sizes):
+    rows = []
     n = sizes.oneway
 
     def rate(key):
@@ -785,26 +898,52 @@ def _rows(series, procs, sizes):
             rows.append(_row("one-way", f"one-way {n:,} msgs, {what}", _median(ours), peer,
                              _median(theirs) if theirs else None,
                              _paired_ratio(ours, theirs) if theirs else None, "msg/s"))
+    return rows
 
-    # (3) fan-out, milliseconds (lower is better)
+
+def _fanout_rows(g, sizes):
+    rows = []
+    ms = 1000.0
     ours = g("fo_class")
     for peer_key, peer in (("fo_pykka", "pykka (a thread each)"), ("fo_thespian", "thespian simpleSystemBase")):
         theirs = g(peer_key)
         rows.append(_row("fan-out", f"fan-out {sizes.fanout:,} class-based objects", _median(ours) * ms, peer,
                          _median(theirs) * ms if theirs else None,
                          _paired_ratio(ours, theirs) if theirs else None, "ms"))
+    return rows
 
-    # (4) timers: lateness in ms, every sample of every round pooled
-    ours = [x * ms for r in g("tm_ansar") for x in r]
-    theirs = [x * ms for r in g("tm_threading") for x in r]
+
+TIMER_PEERS = {"tm_floor": "200 bare threads, 1 timer thread", "tm_thespian": "thespian simpleSystemBase"}
+TIMER_TARGETS = {("tm_fn", "tm_floor"): 1.5, ("tm_class", "tm_thespian"): 1.0}
+
+
+def _timer_rows(g, sizes):
+    """Lateness in ms. Each repeat gives one percentile per kind; a figure is the median over the
+    repeats, a ratio the median of the repeats' ratios (the kinds of one repeat ran back to back)."""
+    rows = []
+    ms = 1000.0
     what = f"timer lateness, {sizes.timers} x {sizes.timer_seconds * ms:.0f} ms"
-    for label, q in (("p50", 50), ("p99", 99), ("max", 100)):
-        a, b = _percentile(ours, q), _percentile(theirs, q)
-        target = met = None
-        if label == "p99":
-            target, met = "p99 < 5 ms", a < 5.0
-        rows.append(_row("timers", f"{what}: {label}", a, "threading.Timer", b, a / b if b else None, "ms",
-                         target, met))
+    per = {key: g(key) for key in ("tm_fn", "tm_class", "tm_floor", "tm_thespian") if g(key)}
+    for label, q in (("p50", 50), ("p99", 99)):
+        pct = {key: [_percentile(r, q) * ms for r in runs] for key, runs in per.items()}
+        for ours, kind in (("tm_fn", "function objects"), ("tm_class", "class-based objects")):
+            for peer_key, peer in TIMER_PEERS.items():
+                if peer_key not in pct:
+                    rows.append(_row("timers", f"{what}, {kind}: {label}", _median(pct[ours]), peer, None,
+                                     None, "ms"))
+                    continue
+                ratio = _paired_ratio(pct[ours], pct[peer_key])
+                limit = TIMER_TARGETS.get((ours, peer_key)) if label == "p99" else None
+                target = None if limit is None else f"p99 <= {limit:g}x"
+                rows.append(_row("timers", f"{what}, {kind}: {label}", _median(pct[ours]), peer,
+                                 _median(pct[peer_key]), ratio, "ms", target,
+                                 None if limit is None else ratio <= limit))
+    return rows
+
+
+def _startup_rows(procs):
+    rows = []
+    ms = 1000.0
 
     # (5) import and (6) noop: whole process medians, and the median of paired differences from
     # `python -c pass` (the runs of one round are paired). Targets are judged on the clean python.
@@ -873,11 +1012,17 @@ def format_table(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run with small sizes")
+    parser.add_argument("--only", default=",".join(GROUPS),
+                        help=f"the groups to run, comma-separated (default: all of {','.join(GROUPS)})")
     args = parser.parse_args(argv)
+    groups = tuple(g.strip() for g in args.only.split(",") if g.strip())
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        parser.error(f"--only: unknown group {unknown[0]!r} (expected some of {','.join(GROUPS)})")
     started = time.perf_counter()
-    rows = run(quick=args.quick, verbose=True)
+    rows = run(quick=args.quick, verbose=True, groups=groups)
     print(f"python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} cores; "
-          f"{'quick' if args.quick else 'full'} run in {time.perf_counter() - started:.0f} s")
+          f"{'quick' if args.quick else 'full'} run of {','.join(groups)} in {time.perf_counter() - started:.0f} s")
     print(format_table(rows))
     missed = [r["target"] for r in rows if r["met"] is False]
     print("targets missed: " + (", ".join(missed) if missed else "none"))
