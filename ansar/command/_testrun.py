@@ -92,7 +92,7 @@ def write_junit(path: str, completed: dict[str, Any], durations: dict[str, float
     from xml.etree import ElementTree as ET
 
     import ansar.create as ar
-    from ansar.create._atomic import write_atomic
+    from ansar.home._store import write_file
 
     root = ET.Element("testsuites", name="ansar run")
     for role, value in completed.items():
@@ -115,9 +115,4 @@ def write_junit(path: str, completed: dict[str, Any], durations: dict[str, float
             ET.SubElement(case, "error", message=type(value).__name__)
             suite.set("errors", "1")
     data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-    try:
-        write_atomic(os.path.abspath(path), data, 0o600)
-    except OSError as e:
-        from ansar.home import HomeError
-
-        raise HomeError(f"{path}: cannot write ({e.strerror})") from None
+    write_file(os.path.abspath(path), data)
