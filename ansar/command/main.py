@@ -88,6 +88,15 @@ COMMANDS: dict[str, Command] = {
         Command("folder", "<kind> [role]", "print where a role keeps its model, resource, tmp, logs, bin, "
                 "settings, input, history, lock or role (its record)",
                 [HOME_PATH], least=1, most=2),
+        # snapshot and deploy (ansar/command/_deploy.py)
+        Command("snapshot", "<folder> [home-path]", "copy the settings, input, models and resources of every "
+                "role into a folder to edit (-f: stop running roles for the copy, replace the folder)",
+                [HOME_PATH], least=1, most=2),
+        Command("deploy", "[build-path] [storage-path] [home-path]", "bring changed executables of a build "
+                "and files of a snapshot into the home (-f: stop the affected roles that run, start them after)",
+                [Setting("build-path", str, None, "the folder of executables to deploy to the home's bin"),
+                 Setting("storage-path", str, None, "the snapshot to deploy (as ansar snapshot writes it)"),
+                 HOME_PATH], most=3),
     )
 }
 
@@ -97,6 +106,7 @@ _WHERE = {
     "set": "_values", "edit": "_values", "folder": "_values",
     "run": "_running", "start": "_running", "stop": "_running", "status": "_running",
     "log": "_log", "history": "_history", "returned": "_history",
+    "snapshot": "_deploy", "deploy": "_deploy",
 }
 
 
