@@ -531,9 +531,13 @@ def test_script_runs_factorial_through_a_channel(tool_env, work):
 
 @pytest.mark.timeout(300)
 def test_demo_runs_to_the_end(tool_env, work):
+    # busy-0 with a tree of 40 processes rather than the tour's 484: the big tree is tested on its own
+    small = work / "busy-input"
+    small.write_text('{"value": {"duties": ["noop", "snooze", "factorial"], "management_levels": 3, "managers": 2}}')
     proc = subprocess.run(["sh", str(EXAMPLES / "demo.sh")], stdin=subprocess.DEVNULL, capture_output=True,
-                          env=tool_env, cwd=work, timeout=280)
-    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+                          env=dict(tool_env, DEMO_BUSY_INPUT=str(small)), cwd=work, timeout=280)
+    assert proc.returncode == 0, (proc.stdout.decode(errors="replace")[-3000:]
+                                  + proc.stderr.decode(errors="replace")[-3000:])
     assert b"ansar.command.ansar_command.Run" in proc.stdout
     assert b'"value": 5040' in proc.stdout  # factorial-0 run with its input replaced by 7
     assert b"ansar.create.lifecycle.Aborted" in proc.stdout  # the zombie, stopped
