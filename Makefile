@@ -1,7 +1,8 @@
 # The entry point for developers and CI (.ci/run calls `make test`).
 #
 #   make test    lint and run the tests in .venv (created and filled when missing)
-#   make demo    the examples run as tools, as a person would from a shell
+#   make demo    the examples as tools, the tour's first steps with the ansar command, then the
+#                tour's development loop (examples/Makefile) in a copy of examples/
 #   make build   each example as a single executable, dist/<name>, with pyinstaller
 #   make docs    the Sphinx pages, warnings as errors, into docs/_build/html
 #   make clean   remove what build, docs and demo leave behind
@@ -44,6 +45,7 @@ test: lint compile $(VENV)/.installed-build
 
 demo: compile
 	PATH="$(DEMO_PATH)" sh examples/demo.sh
+	PATH="$(DEMO_PATH)" sh examples/tour.sh
 
 build: $(addprefix dist/,$(EXAMPLES))
 
