@@ -1,6 +1,7 @@
 # The entry point for developers and CI (.ci/run calls `make test`).
 #
 #   make test    lint and run the tests in .venv (created and filled when missing)
+#   make slow    the tour's development loop with real pyinstaller builds
 #   make demo    the examples as tools, the tour's first steps with the ansar command, then the
 #                tour's development loop (examples/Makefile) in a copy of examples/
 #   make build   each example as a single executable, dist/<name>, with pyinstaller
@@ -17,7 +18,7 @@ SOURCES := $(wildcard ansar/*.py ansar/*/*.py examples/lib/*.py)
 # The examples find each other (ar.Process) and the venv's python3 through PATH.
 DEMO_PATH := $(CURDIR)/bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all test lint compile demo build docs clean
+.PHONY: all test slow lint compile demo build docs clean
 
 all: test
 
@@ -42,6 +43,10 @@ lint: $(VENV)/.installed-test
 # The one slow test builds an example with PyInstaller, so the test run installs the build extra too.
 test: lint compile $(VENV)/.installed-build
 	$(BIN)/python -m pytest
+
+# The tour's loop with real pyinstaller builds of every example (minutes; not part of make test).
+slow: compile $(VENV)/.installed-build
+	ANSAR_TOUR_BUILD=dist $(BIN)/python -m pytest tests/test_tour.py
 
 demo: compile
 	PATH="$(DEMO_PATH)" sh examples/demo.sh
