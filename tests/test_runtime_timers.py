@@ -16,7 +16,7 @@ import ansar.create as ar
 from ansar.create import log as ar_log
 from ansar.create.log import USER_LOG
 from ansar.create.point import send
-from ansar.create.timer import FakeClock, set_clock
+from ansar.create.timer import FakeClock, TimerService, set_clock
 
 DEADLINE = 10.0
 TIMERS = (ar.T1, ar.T2, ar.T3, ar.T4)
@@ -241,10 +241,15 @@ def test_set_clock_returns_the_previous_clock():
     assert current() is previous
 
 
-def test_ending_objects_forgets_their_timers_without_scanning_everyone_elses():
-    from ansar.create.timer import TimerService
+@pytest.fixture
+def service():
+    """A timer service of its own (its thread ends with the test), on the clock in force."""
+    s = TimerService()
+    yield s
+    s.close()
 
-    service = TimerService()
+
+def test_ending_objects_forgets_their_timers_without_scanning_everyone_elses(service):
     for owner in range(2000):
         service.start((owner, "T1"), 3600.0, lambda: None)
         service.start((owner, "T2"), 3600.0, lambda: None)
@@ -252,3 +257,94 @@ def test_ending_objects_forgets_their_timers_without_scanning_everyone_elses():
     for owner in range(2000):
         service.cancel_all(owner)
     assert service._current == {} and service._owned == {}
+
+
+# --- the timer thread's wake-ups and locks (fake clock) ---------------------------------------------
+
+
+def fired_into(q, name):
+    return lambda: q.put(name)
+
+
+def collect(q, n):
+    try:
+        return [q.get(timeout=DEADLINE) for _ in range(n)]
+    except queue.Empty:
+        raise AssertionError(f"fewer than {n} timers fired within {DEADLINE}s") from None
+
+
+def test_a_burst_of_starts_wakes_the_timer_thread_once(fake_clock, service):
+    fired: queue.Queue = queue.Queue()
+    for i in range(200):
+        service.start((i, "T1"), 5.0, fired_into(fired, i))
+    assert service.wakeups == 1
+    fake_clock.advance(5.0)
+    service.poke()
+    assert sorted(collect(fired, 200)) == list(range(200))
+    assert service.wakeups == 1
+
+
+def test_only_a_deadline_earlier_than_the_one_slept_until_wakes_the_timer_thread(fake_clock, service):
+    fired: queue.Queue = queue.Queue()
+    service.start(("a", "T1"), 5.0, fired_into(fired, "a"))
+    service.start(("b", "T1"), 9.0, fired_into(fired, "b"))
+    assert service.wakeups == 1
+    service.start(("c", "T1"), 1.0, fired_into(fired, "c"))
+    assert service.wakeups == 2
+    fake_clock.advance(10.0)
+    service.poke()
+    assert collect(fired, 3) == ["c", "a", "b"]
+
+
+def test_timers_started_while_others_fire_are_not_lost(fake_clock, service):
+    fired: queue.Queue = queue.Queue()
+
+    def first():
+        service.start(("second", "T1"), 0.0, fired_into(fired, "second"))  # from the timer thread itself
+        fired.put("first")
+
+    service.start(("first", "T1"), 1.0, first)
+    fake_clock.advance(1.0)
+    service.poke()
+    assert collect(fired, 2) == ["first", "second"]
+
+
+def test_close_ends_the_timer_thread_and_forgets_its_timers(fake_clock):
+    service = TimerService()
+    service.start(("a", "T1"), 1.0, lambda: None)
+    thread = service._thread
+    service.close()
+    assert thread is not None and not thread.is_alive()
+    assert service._current == {} and service._owned == {}
+
+
+class CountingLock:
+    """A lock that counts how often it was taken."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.taken = 0
+
+    def __enter__(self):
+        self._lock.acquire()
+        self.taken += 1
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+def test_an_owner_with_no_timers_left_ends_without_taking_the_timer_lock(fake_clock, service):
+    lock = service._lock = CountingLock()  # before its thread starts, which takes it too
+    fired: queue.Queue = queue.Queue()
+    service.start((8, "T1"), 1.0, fired_into(fired, 8))
+    fake_clock.advance(1.0)
+    service.poke()
+    assert collect(fired, 1) == [8]
+    taken = lock.taken
+    service.cancel_all(7)  # never started one
+    service.cancel_all(8)  # its one-shot timer fired, so it owns none
+    assert lock.taken == taken
+    service.start((9, "T1"), 3600.0, lambda: None)
+    service.cancel_all(9)  # one it still owns: forgotten, under the lock
+    assert service._owned == {} and service._current == {}

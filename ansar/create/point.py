@@ -46,6 +46,8 @@ TESTS = Address(4)
 _ids = itertools.count(7)
 _objects: dict[int, "Point"] = {}
 _objects_lock = threading.Lock()
+_OBJECT = USER_LOG.OBJECT  # a module constant: read on every send and select
+_timers = timers()
 
 
 def _message_name(m: Any) -> str:
@@ -54,6 +56,8 @@ def _message_name(m: Any) -> str:
 
 def send(message: Any, to: int, sender: int = ROOT) -> None:
     """Deliver ``message`` to the object at ``to``. A gone object is noted in the trace log."""
+    if type(sender) is not Address:  # what arrives carries an Address, so select need not convert
+        sender = Address(sender)
     target = _objects.get(to)
     if target is None:
         if _log._level >= USER_LOG.TRACE:
@@ -118,19 +122,29 @@ class Point:
 
     # --- messages -------------------------------------------------------------------------
     def send(self, message: Any, address: int) -> None:
-        if _log._level >= USER_LOG.OBJECT:
-            self._log(USER_LOG.OBJECT, ">", f"Sent {_message_name(message)} to {Address(address)!r}")
-        target = _objects.get(address)  # the module's send(), inlined: this is the hot path
-        if target is None:
-            send(message, address, self.address)
+        # The hot path: the module's send() inlined, and nothing between the lookup and the put
+        # that a woken receiver would wait on.
+        target = _objects.get(address)
+        if target is None or _log._level >= _OBJECT:
+            self._send_logged(message, address)
         else:
             target._deliver(message, self.address)
 
+    def _send_logged(self, message: Any, address: int) -> None:
+        if _log._level >= _OBJECT:
+            self._log(_OBJECT, ">", f"Sent {_message_name(message)} to {Address(address)!r}")
+        send(message, address, self.address)
+
     def reply(self, message: Any) -> None:
         """Send ``message`` to the sender of the last message received."""
-        if self.return_address is None:
+        address = self.return_address
+        if address is None:
             raise RuntimeError("reply with no message received")
-        self.send(message, self.return_address)
+        target = _objects.get(address)
+        if target is None or _log._level >= _OBJECT:
+            self._send_logged(message, address)
+        else:
+            target._deliver(message, self.address)
 
     @property
     def halted(self) -> bool:
@@ -205,12 +219,12 @@ class Point:
         """``(context, address)`` of every assigned child still running."""
         return iter([(c, Address(a)) for a, c in self._children.items()])
 
-    def _received(self, message: Any, sender: int) -> None:
-        self.return_address = sender if type(sender) is Address else Address(sender)
+    def _received(self, message: Any, sender: Address) -> None:
+        self.return_address = sender
         if type(message) is Completed and sender in self._children:
             self._debrief = self._children.pop(sender)
-        if _log._level >= USER_LOG.OBJECT:
-            self._log(USER_LOG.OBJECT, "<", f"Received {_message_name(message)} from {Address(sender)!r}")
+        if _log._level >= _OBJECT:
+            self._log(_OBJECT, "<", f"Received {_message_name(message)} from {sender!r}")
 
     # --- timers ---------------------------------------------------------------------------
     def start(self, timer: type, seconds: float, repeating: bool = False) -> None:
@@ -226,11 +240,13 @@ class Point:
         if self._ended:
             return
         self._ended = True
-        timers().cancel_all(self.address)
+        address = self.address
+        _timers.cancel_all(address)
         with _objects_lock:
-            _objects.pop(self.address, None)
-        self._log(USER_LOG.OBJECT, "X", "Destroyed")
-        send(Completed(value=value), self.parent_address, self.address)
+            _objects.pop(address, None)
+        if _log._level >= _OBJECT:
+            self._log(_OBJECT, "X", "Destroyed")
+        send(Completed(value=value), self.parent_address, address)
 
 
 # --- function objects ----------------------------------------------------------------------------
@@ -261,6 +277,20 @@ class Threaded(Point):
         Other messages are kept, in order, for a later select. With ``seconds``, an
         ``ar.SelectTimer`` is returned when that time passes first.
         """
+        if seconds is None and self._poll is None and not self._saved:
+            # The hot path: nothing kept, no time limit, so the next message is likely the one.
+            message, sender = self._inbox.get()
+            t = type(message)
+            if t is not SelectTimer and (not types or isinstance(message, types)):
+                if t is Completed or _log._level >= _OBJECT:
+                    self._received(message, sender)
+                else:
+                    self.return_address = sender
+                return message
+            return self._select(types, None, (message, sender))
+        return self._select(types, seconds, None)
+
+    def _select(self, types: tuple, seconds: Optional[float], first: Optional[tuple]) -> Any:
         saved = self._saved
         if saved:
             for i, (message, sender) in enumerate(saved):
@@ -277,7 +307,9 @@ class Threaded(Point):
         poll = self._poll
         try:
             while True:
-                if poll is None:
+                if first is not None:
+                    (message, sender), first = first, None
+                elif poll is None:
                     message, sender = get()
                 else:
                     try:

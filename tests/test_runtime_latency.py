@@ -1,0 +1,114 @@
+"""The short path of send, reply and select: what it skips must still behave as the long path does.
+
+Every wait has a deadline; nothing sleeps to synchronise.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import ansar.create as ar
+from ansar.create.point import TIMER, Address, send
+
+DEADLINE = 10.0
+
+
+class A:
+    pass
+
+
+class B:
+    pass
+
+
+def reporter(self, q, go):
+    """Waits for ``go``, then reports each message it selects (with its sender) until Stop."""
+    go.wait(DEADLINE)
+    while True:
+        m = self.select()
+        q.put((m, self.return_address))
+        if isinstance(m, ar.Stop):
+            return None
+
+
+def get(q):
+    try:
+        return q.get(timeout=DEADLINE)
+    except queue.Empty:
+        raise AssertionError(f"nothing arrived within {DEADLINE}s") from None
+
+
+def test_a_select_timer_left_from_an_earlier_select_is_skipped():
+    q: queue.Queue = queue.Queue()
+    go = threading.Event()
+    with ar.OpenChannel() as channel:
+        a = channel.create(reporter, q, go)
+        send(ar.SelectTimer(), a, TIMER)  # fired just after that select had its message
+        send(A(), a)
+        go.set()
+        m, _ = get(q)
+        assert isinstance(m, A)
+        channel.send(ar.Stop(), a)
+        assert isinstance(get(q)[0], ar.Stop)
+
+
+def test_a_select_timer_from_an_object_is_an_ordinary_message():
+    q: queue.Queue = queue.Queue()
+    go = threading.Event()
+    with ar.OpenChannel() as channel:
+        a = channel.create(reporter, q, go)
+        channel.send(ar.SelectTimer(), a)
+        go.set()
+        m, sender = get(q)
+        assert isinstance(m, ar.SelectTimer) and sender == channel.address
+        channel.send(ar.Stop(), a)
+        get(q)
+
+
+def test_the_sender_of_a_message_sent_with_a_plain_int_is_an_address():
+    q: queue.Queue = queue.Queue()
+    go = threading.Event()
+    go.set()
+    with ar.OpenChannel() as channel:
+        a = channel.create(reporter, q, go)
+        send(A(), a, 12345)
+        m, sender = get(q)
+        assert isinstance(m, A) and type(sender) is Address and sender == 12345
+        channel.send(ar.Stop(), a)
+        get(q)
+
+
+def selects_b_then_a(self, go):
+    go.wait(DEADLINE)
+    first = self.select(B, seconds=DEADLINE)
+    second = self.select(A, seconds=DEADLINE)
+    return [type(first).__name__, type(second).__name__]
+
+
+def test_a_message_kept_by_one_select_is_given_to_the_next_that_wants_it():
+    go = threading.Event()
+    with ar.OpenChannel() as channel:
+        c = channel.create(selects_b_then_a, go)
+        channel.send(A(), c)
+        channel.send(B(), c)
+        go.set()
+        m = channel.select(ar.Completed, seconds=DEADLINE)
+        assert isinstance(m, ar.Completed) and m.value == ["B", "A"]
+
+
+def replies_twice(self):
+    m = self.select(A)
+    self.reply(B())
+    self.reply(m)
+    return None
+
+
+def test_reply_goes_to_the_sender_on_the_short_path():
+    with ar.OpenChannel() as channel:
+        c = channel.create(replies_twice)
+        channel.send(A(), c)
+        assert isinstance(channel.select(B, seconds=DEADLINE), B)
+        assert channel.return_address == c
+        assert isinstance(channel.select(A, seconds=DEADLINE), A)
+        assert isinstance(channel.select(ar.Completed, seconds=DEADLINE), ar.Completed)
