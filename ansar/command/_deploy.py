@@ -82,8 +82,23 @@ class _Roles:
         self.home = home
         self.step = step
         existing = set(home.names())
-        self.pending = [n for n in read_stopped(home) if n in existing]  # a killed deploy's
+        recorded = read_stopped(home)
+        self.recorded = bool(recorded)  # a record is there (its roles may have been deleted since)
+        self.pending = [n for n in recorded if n in existing]  # a killed deploy's
         self.stopped: list[str] = []
+
+    def left_stopped(self) -> list[str]:
+        """The roles a killed deploy stopped that still do not run."""
+        running = {name for name, _ in self.home.running(self.pending)}
+        return [n for n in self.pending if n not in running]
+
+    def forget(self) -> None:
+        """Drop the record of a killed deploy whose roles all run again."""
+        from ansar.home._deploy import clear_stopped
+
+        if self.recorded:
+            clear_stopped(self.home)
+            self.pending, self.recorded = [], False
 
     def detect(self, names: list[str]) -> list[tuple[str, int]]:
         import ansar.create as ar
@@ -142,7 +157,7 @@ class _Roles:
             failed += start_roles(launches)
             self.step("restore")
         if pending_too or not self.pending:
-            if self.stopped or self.pending:
+            if self.stopped or self.recorded:
                 clear_stopped(self.home)
         elif self.stopped:
             write_stopped(self.home, self.pending)  # the killed deploy's, for the next deploy
@@ -170,7 +185,9 @@ def run_snapshot(parsed: Parsed) -> int:
     with ar.OpenChannel("ansar", as_program=True) as ansar, home_lock(home.path):
         ansar.trace("Call the sub-command function")
         roles = _Roles("snapshot", ansar, home, lambda what: None)
-        roles.clear(home.names(), "(all)", parsed.force)
+        names = home.names()
+        if names:
+            roles.clear(names, "(all)", parsed.force)
         try:
             take_snapshot(home, target)
         finally:
@@ -216,7 +233,8 @@ def run_deploy(parsed: Parsed) -> int:
         for line in plan.detected:
             ansar.console(line)
         roles = _Roles("deploy", ansar, home, step)
-        if plan.empty and not roles.pending:
+        if plan.empty and not roles.left_stopped():
+            roles.forget()
             ansar.console("Nothing to deploy")
             return 0
         affected = sorted(plan.affected)

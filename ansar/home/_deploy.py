@@ -140,7 +140,7 @@ def _same_value(ours: Optional[bytes], theirs: bytes) -> bool:
 
 def plan_deploy(home: Home, build: Optional[str], snapshot: Optional[str]) -> Plan:
     """What deploying ``build`` (a folder of executables) and ``snapshot`` would change; nothing is
-    changed. HomeError or BadValue, naming the entry, for anything that cannot be deployed."""
+    changed. HomeError, naming the entry, for anything that cannot be deployed."""
     plan = Plan()
     contexts = {name: home.role(name) for name in home.names()}
     by_executable: dict[str, list[str]] = {}
@@ -232,9 +232,13 @@ def _checked_value(home: Home, context: RoleContext, kind: str, path: str,
         return None
     executable = context.role.executable
     program = replaced.get(executable) or home.executable_path(executable)
-    encoding = dump_settings(program, path) if kind == "settings" else dump_input(program, path)
+    try:
+        encoding = dump_settings(program, path) if kind == "settings" else dump_input(program, path)
+    except BadValue as e:
+        text = str(e) if path in str(e) else f"{path}: {e}"
+        raise HomeError(text) from None  # a file of the snapshot, not the command line: exit 1
     if encoding.empty and kind == "settings":
-        raise BadValue(f'{path}: role "{context.role_name}" has no settings (executable "{executable}" takes none)')
+        raise HomeError(f'{path}: role "{context.role_name}" has no settings (executable "{executable}" takes none)')
     if encoding.empty and ours is None:
         return None  # no input either way
     if ours is not None and _same_value(ours, encoding.data):

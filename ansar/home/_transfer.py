@@ -154,10 +154,11 @@ def compute_transfer(source: str, target: str, *, remove: bool = True, top_only:
 
 
 def _under_gone(path: str, ours: dict, theirs: dict) -> bool:
-    """Inside a folder that goes as a whole (its removal takes this entry with it)."""
+    """Inside a folder that goes as a whole, or makes room for a file (its removal takes this
+    entry with it)."""
     parent = os.path.dirname(path)
     while parent:
-        if parent not in theirs and ours.get(parent, ("",))[0] == "d":
+        if ours.get(parent, ("",))[0] == "d" and theirs.get(parent, ("",))[0] != "d":
             return True
         parent = os.path.dirname(parent)
     return False
