@@ -11,7 +11,7 @@ from typing import Annotated, Any, Generic, Optional, TypeVar
 import msgspec
 
 from ansar.create._role import RoleRecord
-from ansar.create.retry import RetryIntervals
+from ansar.create.retry import RANGES, RetryIntervals
 
 from ._names import BadValue
 
@@ -19,10 +19,17 @@ __all__ = ["PROPERTIES", "decode_property", "encode_property", "get_property", "
 
 T = TypeVar("T")
 
+STORAGE_LEAST = 1024  # a KiB
+STORAGE_MOST = 1 << 40  # a TiB
+
 PROPERTIES: dict[str, Any] = {
     "retry": Optional[RetryIntervals],
-    "storage": Optional[Annotated[int, msgspec.Meta(ge=1)]],
+    "storage": Optional[Annotated[int, msgspec.Meta(ge=STORAGE_LEAST, le=STORAGE_MOST)]],
 }
+
+# What a value accepts, by the path msgspec names in its error.
+_RANGES = {f"$.value.{member}": f"{member}: {text}" for member, text in RANGES.items()}
+_RANGES["$.value"] = f"storage: bytes, {STORAGE_LEAST} to {STORAGE_MOST}"
 
 
 class _Envelope(msgspec.Struct, Generic[T], forbid_unknown_fields=True):
@@ -47,8 +54,19 @@ def decode_property(name: str, data: bytes, where: str) -> Any:
         decoder = _decoders[name] = msgspec.json.Decoder(_Envelope[PROPERTIES[name]])  # type: ignore[misc]
     try:
         return decoder.decode(data).value
+    except msgspec.ValidationError as e:
+        raise BadValue(f"{where}: {e}{_expected(name, str(e))}") from None
     except msgspec.DecodeError as e:
         raise BadValue(f"{where}: {e}") from None
+
+
+def _expected(name: str, text: str) -> str:
+    """`` (member: range)``: the range of the member an error names, if it has one."""
+    path = text.rpartition(" - at `")[2].rstrip("`")
+    path = path.split("[", 1)[0]  # first_steps[2] is one of first_steps
+    if name != "storage" and path == "$.value" or path not in _RANGES:
+        return ""
+    return f" ({_RANGES[path]})"
 
 
 def encode_property(value: Any) -> bytes:
