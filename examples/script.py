@@ -10,6 +10,11 @@ from lib.factorial_if import FactorialReturned
 
 import ansar.create as ar
 
+USAGE = """usage: script.py [n]
+
+Print factorial(n), calculated by the factorial program as a child process.
+input: n, an int (default 4)"""
+
 
 def main(n):
     with ar.OpenChannel() as channel:
@@ -23,5 +28,16 @@ def main(n):
     return f'factorial({n}) is {value.value}'
 
 
+def arguments(words):
+    """n from the command line; --help prints the usage. A plain script parses its own words."""
+    if words[:1] in (['--help'], ['-h']):
+        print(USAGE)
+        sys.exit(0)
+    if len(words) > 1 or words and not words[0].lstrip('-').isdigit():
+        sys.stderr.write(f'script.py: expected one int, not {" ".join(words)!r} (script.py --help)\n')
+        sys.exit(2)
+    return int(words[0]) if words else 4
+
+
 if __name__ == '__main__':
-    print(main(int(sys.argv[1]) if len(sys.argv) > 1 else 4))
+    print(main(arguments(sys.argv[1:])))
