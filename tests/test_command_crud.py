@@ -108,6 +108,7 @@ def test_create_redirect_bin_is_stored_absolute_and_used_by_add(ansar: Ansar) ->
 
 
 def test_create_redirects_other_folders(ansar: Ansar) -> None:
+    (ansar.cwd / "elsewhere").mkdir()  # a redirect's last folder is made, never a deeper path
     ansar.ok("create", "--redirect-bin=dist", "--redirect-logs=elsewhere/logs", "--redirect-model=models")
     ansar.ok("add", "snooze")
     assert (ansar.cwd / "elsewhere" / "logs" / "snooze-0").is_dir()

@@ -8,6 +8,7 @@ from ansar.home import (
     DEFAULT_TEMPLATE,
     BadValue,
     Encoding,
+    Home,
     HomeError,
     Search,
     create_home,
@@ -49,22 +50,38 @@ def run_update(parsed: Parsed) -> int:
     if not parsed.passed:
         raise Usage("update: nothing to change (give --<setting>=<value>)")
     home = home_of(parsed)
-    names = home.select(search_of(parsed, 0))
+    search = search_of(parsed, 0)
+    # The match, the settings each change builds on and the store are one change under the home's
+    # lock: a role deleted meanwhile is no longer matched, a concurrent update is not lost.
+    with home.locked():
+        names = home.select(search)
+        values = _updated(home, names, parsed.passed)
+        home.store_values("settings", values)
+    return 0
+
+
+def _updated(home: Home, names: list[str], passed: list[str]) -> dict[str, Encoding]:
+    """The new settings of each role: its executable asked with the stored settings and ``passed``."""
     # Roles with the same executable and the same settings get the same answer: ask once.
     groups: dict[tuple[str, Optional[bytes]], list[str]] = {}
     for name in names:
-        role = home.role(name).role
+        role = home.role(name, listed=True).role
         assert role is not None
-        groups.setdefault((role.executable, home.read_value(name, "settings")), []).append(name)
+        groups.setdefault((role.executable, home.read_document(name, "settings")), []).append(name)
 
     def ask(key: tuple[str, Optional[bytes]]) -> Encoding:
         executable, current = key
         first = groups[key][0]
-        settings_file = home.role_context(first).settings_path() if current is not None else None
+        path = home.executable_path(executable)
+        settings_file = home.value_path(first, "settings") if current is not None else None
         try:
-            return dump_settings(home.executable_path(executable), settings_file, parsed.passed)
+            return dump_settings(path, settings_file, passed)
+        except BadValue as e:
+            if settings_file is not None:
+                _check_stored(path, settings_file)  # blame a stored file the executable refuses
+            raise BadValue(f'cannot update "{first}": {e}') from None
         except HomeError as e:
-            raise type(e)(f'cannot update "{first}": {e}') from None
+            raise HomeError(f'cannot update "{first}": {e}') from None
 
     keys = list(groups)
     if len(keys) == 1:
@@ -80,22 +97,32 @@ def run_update(parsed: Parsed) -> int:
             raise BadValue(f'cannot update "{groups[key][0]}": executable "{key[0]}" has no settings')
         for name in groups[key]:
             values[name] = encoding
-    home.store_values("settings", values)
-    return 0
+    return values
+
+
+def _check_stored(executable: str, settings_file: str) -> None:
+    """HomeError naming ``settings_file`` as damaged if its executable refuses it as it is."""
+    try:
+        dump_settings(executable, settings_file)
+    except BadValue as e:
+        raise HomeError(f"{settings_file}: damaged (the stored settings are refused: {e})") from None
 
 
 def run_delete(parsed: Parsed) -> int:
     home = home_of(parsed)
     search = search_of(parsed, 0)
-    names = home.select(search)
-    clear_running(home, names, search, "delete", parsed.force)
-    home.delete(names)
+    with home.locked():  # matched and removed in one change
+        names = home.select(search)
+        clear_running(home, names, search, "delete", parsed.force)
+        home.delete(names)
     return 0
 
 
 def run_destroy(parsed: Parsed) -> int:
     home = home_of(parsed, 0)
-    names = home.names()
-    clear_running(home, names, Search(None), "destroy", parsed.force)
-    home.destroy()
+    home.check_destroy()
+    with home.locked():
+        names = home.names()
+        clear_running(home, names, Search(None), "destroy", parsed.force)
+        home.destroy()
     return 0

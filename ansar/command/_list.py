@@ -18,10 +18,10 @@ __all__ = ["run_list"]
 def run_list(parsed: Parsed) -> int:
     home = home_of(parsed)
     search = search_of(parsed, 0)
-    names = home.select(search, empty_ok=search.pattern is None)
+    names = home.select(search, empty_ok=search.pattern is None)  # no search: an empty home is fine
     if not parsed.settings["long-listing"]:
         if names:
-            sys.stdout.write("\n".join(names) + "\n")
+            sys.stdout.write("\n".join(_shown(n) for n in names) + "\n")
         return 0
     rows = [_long_row(home, name) for name in names]
     if rows:
@@ -50,12 +50,18 @@ def _summary(data: Optional[bytes]) -> str:
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 3] + "..."
 
 
+def _shown(name: str) -> str:
+    """A name as listed: quoted as a JSON string when it holds a newline or another character
+    that is not printable (a file put in the home by hand), so that each role is one line."""
+    return name if name.isprintable() else msgspec.json.encode(name).decode()
+
+
 def _long_row(home: Home, name: str) -> list[str]:
-    role = home.role(name).role
+    role = home.role(name, listed=True).role
     assert role is not None
     properties = []
     if role.retry is not None:
         properties.append("retry=" + msgspec.json.encode(role.retry).decode())
     if role.storage is not None:
         properties.append(f"storage={role.storage}")
-    return [name, role.executable, _summary(home.read_value(name, "settings")), " ".join(properties) or "-"]
+    return [_shown(name), role.executable, _summary(home.read_value(name, "settings")), " ".join(properties) or "-"]

@@ -43,16 +43,18 @@ def _file_given(parsed: Parsed) -> Optional[str]:
 
 def _value(parsed: Parsed, kind: str) -> int:
     home = home_of(parsed)
-    context = home.role(parsed.words[0])
+    name = parsed.words[0]
     path = _file_given(parsed)
     if path is None:
-        data = home.read_value(context.role_name, kind)
+        context = home.role(name)
+        data = home.read_document(name, kind)
         if data is None:
             raise HomeError(_none_text(context, kind))
         print_document(data)
         return 0
+    home.role(name)  # a bad name or an unknown role before the file is read
     data = read_file(path)
-    _store_checked(home, context, kind, data, "stdin" if path == "-" else path)
+    _store_checked(home, name, kind, data, "stdin" if path == "-" else path)
     return 0
 
 
@@ -61,27 +63,47 @@ def _none_text(context: RoleContext, kind: str) -> str:
     return f'role "{context.role_name}" has no {kind} (executable "{context.role.executable}" takes none)'
 
 
-def _store_checked(home: Home, context: RoleContext, kind: str, data: bytes, where: str) -> None:
-    """Store ``data`` as the role's settings or input once its executable has accepted it."""
-    assert context.role is not None
+def _store_checked(
+    home: Home, name: str, kind: str, data: bytes, where: str, *, expected: Optional[bytes] = None
+) -> None:
+    """Store ``data`` as the role's settings or input once its executable has accepted it.
+
+    All under the home's lock; with ``expected``, only if the stored value is still that (an edit
+    begun from it), else HomeError.
+    """
     check_document(data, where)
-    executable = home.executable_path(context.role.executable)
     import tempfile
 
-    # The executable reads a file; handing it a private copy means it sees exactly what was checked.
-    fd, temp = tempfile.mkstemp(prefix=f"ansar-{context.role_name}-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+    with home.locked():
+        context = home.role(name)
+        assert context.role is not None
+        if expected is not None and home.read_value(name, kind) != expected:
+            raise HomeError(_changed_text(name, kind, data))
+        executable = home.executable_path(context.role.executable)
+        # The executable reads a file; handing it a private copy means it sees exactly what was checked.
+        fd, temp = tempfile.mkstemp(prefix=f"ansar-{name}-", suffix=".json")
         try:
-            encoding = dump_settings(executable, temp) if kind == "settings" else dump_input(executable, temp)
-        except HomeError as e:
-            raise type(e)(str(e).replace(temp, where)) from None
-    finally:
-        os.unlink(temp)
-    if encoding.empty and kind == "settings":
-        raise BadValue(_none_text(context, kind))
-    home.store_values(kind, {context.role_name: encoding})
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            try:
+                encoding = dump_settings(executable, temp) if kind == "settings" else dump_input(executable, temp)
+            except HomeError as e:
+                raise type(e)(str(e).replace(temp, where)) from None
+        finally:
+            os.unlink(temp)
+        if encoding.empty:
+            raise HomeError(_none_text(context, kind))  # as printing it says
+        home.store_values(kind, {name: encoding})
+
+
+def _changed_text(name: str, what: str, edited: bytes) -> str:
+    """The refusal of an edit whose value another command changed meanwhile; the edit is kept."""
+    import tempfile
+
+    fd, kept = tempfile.mkstemp(prefix=f"ansar-{name}-{what}-edited-", suffix=".json")
+    with os.fdopen(fd, "wb") as f:
+        f.write(edited)
+    return f'the {what} of role "{name}" changed while it was edited; nothing stored (the edit is in {kept})'
 
 
 def run_get(parsed: Parsed) -> int:
@@ -104,8 +126,9 @@ def run_set(parsed: Parsed) -> int:
         raise Usage(f"set: needs --encoding-file=<file> (or --set-file) holding the {name}")
     value = decode_property(name, read_file(path), "stdin" if path == "-" else path)
     home = home_of(parsed)
-    names = home.select(search_of(parsed, 1))
-    home.set_property(names, name, value)
+    search = search_of(parsed, 1)
+    with home.locked():  # matched and set in one change
+        home.set_property(home.select(search), name, value)
     return 0
 
 
@@ -117,19 +140,29 @@ def run_edit(parsed: Parsed) -> int:
     context = home.role(role_name)
     assert context.role is not None
     if what in PROPERTIES:
-        before: Optional[bytes] = encode_property(get_property(context.role, what)) + b"\n"
+        before: Optional[bytes] = _property_text(context, what)
     else:
-        before = home.read_value(role_name, what)
+        before = home.read_document(role_name, what)
         if before is None:
             raise HomeError(_none_text(context, what))
+    home.check_lock()  # an edit that could not be stored is refused before the editor opens
     after = _edited(before, f"{role_name}-{what}")
     if after == before:
         return 0
-    if what in PROPERTIES:
-        home.set_property([role_name], what, decode_property(what, after, f"edited {what}"))
-    else:
-        _store_checked(home, context, what, after, f"edited {what}")
+    if what not in PROPERTIES:
+        _store_checked(home, role_name, what, after, f"edited {what}", expected=before)
+        return 0
+    value = decode_property(what, after, f"edited {what}")
+    with home.locked():
+        if _property_text(home.role(role_name), what) != before:
+            raise HomeError(_changed_text(role_name, what, after))
+        home.set_property([role_name], what, value)
     return 0
+
+
+def _property_text(context: RoleContext, what: str) -> bytes:
+    assert context.role is not None
+    return encode_property(get_property(context.role, what)) + b"\n"
 
 
 def _edited(data: bytes, label: str) -> bytes:
@@ -149,10 +182,18 @@ def _edited(data: bytes, label: str) -> bytes:
             raise HomeError(f'editor "{editor}" cannot be run ({e.strerror}); nothing stored') from None
         if done.returncode != 0:
             raise HomeError(f'editor "{editor}" exited with status {done.returncode}; nothing stored')
-        with open(temp, "rb") as f:
-            return f.read()
+        try:
+            with open(temp, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise HomeError(f'editor "{editor}" removed {temp}; nothing stored') from None
+        except OSError as e:
+            raise HomeError(f"{temp}: cannot read the edit ({e.strerror}); nothing stored") from None
     finally:
-        os.unlink(temp)
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
 
 
 _ROLE_FOLDERS = {"model": "model_path", "tmp": "tmp_path", "logs": "logs_path"}

@@ -8,7 +8,7 @@ from typing import Iterable, Optional
 
 from ansar.create._role import HomeError
 
-__all__ = ["BadValue", "DEFAULT_TEMPLATE", "Search", "check_name", "expand_template"]
+__all__ = ["BadValue", "DEFAULT_TEMPLATE", "Search", "check_name", "expand_template", "quoted"]
 
 DEFAULT_TEMPLATE = "{executable}-{number}"
 NAME_LIMIT = 200
@@ -19,12 +19,23 @@ class BadValue(HomeError):
     """Something the user gave is not acceptable (a name, a template, a search, a value)."""
 
 
+def quoted(text: str) -> str:
+    """``text`` in double quotes, for a one-line message: a name holding a newline or another
+    character that is not printable is written as a JSON string (``"a\\nb"``)."""
+    if text.isprintable() and '"' not in text:
+        return f'"{text}"'
+    import json
+
+    return json.dumps(text)
+
+
 def check_name(name: str, what: str = "role name") -> str:
     """``name`` if it is a plain name: letters, digits, ``.``, ``_``, ``-``; nothing that could
     climb out of the folder it is joined to."""
     if not _PLAIN.fullmatch(name) or name in (".", "..") or name[0] in ".-" or len(name) > NAME_LIMIT:
+        shown = quoted(name if len(name) <= NAME_LIMIT else name[:NAME_LIMIT] + "...")
         raise BadValue(
-            f'{what} "{name}" is not a plain name (letters, digits, ".", "_" and "-", '
+            f'{what} {shown} is not a plain name (letters, digits, ".", "_" and "-", '
             f"not starting with \".\" or \"-\", at most {NAME_LIMIT} characters)"
         )
     return name
@@ -55,10 +66,13 @@ def expand_template(template: str, executable: str, start: int = 0, count: int =
 class Search:
     """A regular expression matched against whole role names; ``invert`` selects the others.
 
-    No pattern matches every role. A pattern that matches nothing is an error naming it.
+    No pattern matches every role; inverted, it is the pattern ``.*`` inverted. A pattern that
+    matches nothing is an error naming it.
     """
 
     def __init__(self, pattern: Optional[str] = None, invert: bool = False):
+        if pattern is None and invert:
+            pattern = ".*"  # list --invert-search is list '.*' --invert-search
         self.pattern = pattern
         self.invert = invert
         self._re: Optional[re.Pattern[str]] = None
@@ -66,7 +80,7 @@ class Search:
             try:
                 self._re = re.compile(pattern)
             except re.error as e:
-                raise BadValue(f'search "{pattern}" is not a regular expression ({e})') from None
+                raise BadValue(f"search {quoted(pattern)} is not a regular expression ({e})") from None
 
     def __str__(self) -> str:
         text = "(all)" if self.pattern is None else self.pattern
@@ -80,5 +94,5 @@ class Search:
             match = self._re.fullmatch
             chosen = [n for n in names if (match(n) is None) == self.invert]
         if not chosen and not empty_ok:
-            raise HomeError(f'search "{self}" matches no role')
+            raise HomeError(f"search {quoted(str(self))} matches no role")
         return chosen
