@@ -196,7 +196,8 @@ def test_a_lost_process_is_closed_as_faulted_and_written_back(role: RoleContext)
     (record,) = read_history(role)
     after = time.time()
     assert record.value == ["ansar.create.lifecycle.Faulted",
-                            {"condition": f"process {pid} ended without a result (killed or lost)"}, []]
+                            {"condition": f"process {pid} ended without a result (killed or lost)",
+                             "explanation": "lost"}, []]
     assert record.end is not None and before - 0.001 <= epoch_of(record.end) <= after
     assert records_of(role) == [{"start": record.start, "pid": pid, "end": record.end, "value": record.value}]
     assert stat.S_IMODE(history_file(role).stat().st_mode) == 0o600
@@ -535,5 +536,6 @@ def test_a_killed_component_is_recorded_as_faulted(examples: Ansar) -> None:
     child.communicate(timeout=30)
     value = json.loads(examples.ok("returned", "zombie-0"))["value"]
     assert value == ["ansar.create.lifecycle.Faulted",
-                     {"condition": f"process {child.pid} ended without a result (killed or lost)"}, []]
+                     {"condition": f"process {child.pid} ended without a result (killed or lost)",
+                      "explanation": "lost"}, []]
     assert examples.ok("history", "zombie-0").endswith("(Faulted)\n")

@@ -1,16 +1,14 @@
-"""run, start, stop, status: the roles of a home as processes.
+"""start, stop, status: the roles of a home as background processes (``run`` is in ``_run``).
 
-During ``run``, ``start`` and ``stop`` the command is itself an object of the runtime, ``ansar``,
-whose records go to stderr at the level given before the sub-command. ``run`` starts each role
-as an ``ar.Process`` child in the caller's folder and waits for all; ``start`` leaves them
-running in the background; ``stop`` ends them with their whole process trees. The home's lock
-is held while roles are matched and their locks probed, and until the roles started hold theirs,
-so that no other command changes the home under them.
+During ``start`` and ``stop`` the command is itself an object of the runtime, ``ansar``, whose
+records go to stderr at the level given before the sub-command. ``start`` leaves the roles
+running in the background; ``stop`` ends them with their whole process trees. The home's lock is
+held while roles are matched and their locks probed, and until the roles started hold theirs, so
+that no other command changes the home under them.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from typing import Any, Optional
@@ -18,10 +16,10 @@ from typing import Any, Optional
 from ansar.home import Home, HomeError, RoleContext, is_running, running_since, stop_roles
 from ansar.home._store import home_lock
 
-from ._args import Parsed, Usage
+from ._args import Parsed
 from ._common import home_of, search_of
 
-__all__ = ["run_run", "run_start", "run_status", "run_stop"]
+__all__ = ["clear_for", "level_of", "run_start", "run_status", "run_stop"]
 
 ROLE_READY_SECONDS = 30.0  # run and start wait this long for each role to hold its lock
 
@@ -36,13 +34,13 @@ def _matched(parsed: Parsed, home: Home, *, all_ok: bool = False) -> list[str]:
     return home.select(search, empty_ok=all_ok and search.pattern is None)
 
 
-def _level(name: Optional[str]) -> int:
+def level_of(name: Optional[str]) -> int:
     import ansar.create as ar
 
     return ar.USER_LOG.from_name(name) if name else ar.USER_LOG.NONE
 
 
-def _clear_for(action: str, parsed: Parsed, home: Home, names: list[str], ansar: Any) -> None:
+def clear_for(action: str, parsed: Parsed, home: Home, names: list[str], ansar: Any) -> None:
     """The mismatch rule for run and start: a matched role already running refuses the command;
     with --force it is stopped first."""
     running = home.running(names)
@@ -59,193 +57,21 @@ def _clear_for(action: str, parsed: Parsed, home: Home, names: list[str], ansar:
         raise HomeError(f'cannot perform "{action}", could not stop {", ".join(left) or "them"}{also}')
 
 
-# --- run --------------------------------------------------------------------------------------------
-
-
-class _Interrupts:
-    """Ctrl-C, SIGTERM and SIGHUP during a run: the first stops the roles, the next hurries."""
-
-    def __init__(self, ansar: Any) -> None:
-        self.ansar = ansar
-        self.count = 0
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Interrupts:
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            self.previous[signum] = signal.signal(signum, self)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        import ansar.create as ar
-        from ansar.create import processing
-
-        self.count += 1
-        if self.count == 1:
-            self.ansar._inbox.put((ar.Stop(), self.ansar.address))  # handled on the main loop
-        else:
-            processing.hurry()
-
-
-def _fails(value: Any) -> bool:
-    import ansar.create as ar
-
-    return isinstance(value, (ar.Faulted, ar.Aborted, ar.TimedOut))
-
-
-def _condition(value: Any) -> str:
-    import ansar.create as ar
-
-    if isinstance(value, ar.Faulted):
-        return value.condition or "faulted"
-    if isinstance(value, (ar.Aborted, ar.TimedOut)):
-        return type(value).__name__.lower()
-    return ""
-
-
-def _start_processes(ansar: Any, home: Home, names: list[str], level: int) -> tuple[dict, dict]:
-    """An ar.Process child for each role; roles that cannot start get their Faulted at once."""
-    import ansar.create as ar
-    from ansar.home._launch import ORIGIN_RUN, role_arguments, role_environment
-
-    pending: dict[Any, str] = {}
-    refused: dict[str, Any] = {}
-    for name in names:
-        try:
-            context = home.role(name)
-            assert context.role is not None
-            path = home.executable_path(context.role.executable)
-        except HomeError as e:
-            ansar.fault(str(e))
-            refused[name] = ar.Faulted(condition=str(e), explanation="role cannot start")
-            continue
-        arguments = role_arguments(home.path, name, ORIGIN_RUN)[:2]  # home and role follow from the Process
-        address = ansar.create(ar.Process, path, role_name=name, home_path=home.path, settings=arguments,
-                               debug_level=level, environment=role_environment(context))
-        pending[address] = name
-    return pending, refused
-
-
-def _wait_held(ansar: Any, home: Home, pending: dict, early: list) -> None:
-    """Until every role started holds its lock (or has ended): the home stays locked till then."""
-    import ansar.create as ar
-
-    deadline = time.monotonic() + ROLE_READY_SECONDS
-    waiting = dict(pending)
-    while waiting and time.monotonic() < deadline:
-        for address, name in list(waiting.items()):
-            if is_running(home.role_context(name)) is not None:
-                del waiting[address]
-        if not waiting:
-            break
-        m = ansar.select(ar.Completed, ar.Stop, seconds=0.01)  # a role's lock has no event to wait on
-        if isinstance(m, (ar.Completed, ar.Stop)):
-            early.append((m, ansar.return_address))
-            if isinstance(m, ar.Completed):
-                waiting.pop(ansar.return_address, None)
-
-
-def _analysis(analyzer: Optional[str], ansar: Any, completed: dict, level: int) -> Optional[tuple]:
-    """With --test-analyzer: the analyzer's value, as a 1-tuple (its value may be None)."""
-    if analyzer is None:
-        return None
-    from ._testrun import analyze, test_suite
-
-    return (analyze(ansar, analyzer, test_suite(completed), level),)
-
-
-def _exit_status(value: Any) -> int:
-    import ansar.create as ar
-
-    if isinstance(value, ar.Faulted):
-        return value.exit_code or 1
-    return 1 if _fails(value) else 0
-
-
-def run_run(parsed: Parsed) -> int:
-    if parsed.settings["test-run"] and parsed.settings.get("test-analyzer"):
-        raise Usage("run: --test-run and --test-analyzer do not go together")
-    import ansar.create as ar
-
-    from .ansar_command import Run
-
-    home = home_of(parsed)
-    given_home = parsed.settings["home-path"]
-    analyzer = home.executable_path(parsed.settings["test-analyzer"]) if parsed.settings["test-analyzer"] else None
-    own = _level(parsed.globals["debug-level"])
-    from ansar.create import log as ar_log
-
-    ar_log.set_log_level(own)
-    roles_level = _level(parsed.settings["debug-level"]) if parsed.settings["debug-level"] else own
-    search = search_of(parsed, 0)
-    completed: dict[str, Any] = {}
-    durations: dict[str, float] = {}
-    interrupted = False
-    with ar.OpenChannel("ansar", as_program=True) as ansar, _Interrupts(ansar) as interrupts:
-        ansar.trace("Call the sub-command function")
-        early: list = []
-        with home_lock(home.path):
-            names = home.select(search)
-            ansar.console(f"Detect status of associated roles ({', '.join(names)})")
-            _clear_for("run", parsed, home, names, ansar)
-            ansar.console(f'Running "{search}" ({given_home})')
-            began = time.monotonic()
-            pending, refused = _start_processes(ansar, home, names, roles_level)
-            completed.update(refused)
-            _wait_held(ansar, home, pending, early)
-        while pending:
-            if early:
-                m, sender = early.pop(0)
-            else:
-                m = ansar.select(ar.Completed, ar.Stop)
-                sender = ansar.return_address
-            if isinstance(m, ar.Stop):
-                interrupted = True
-                for address in pending:
-                    ansar.send(ar.Stop(), address)
-                continue
-            name = pending.pop(sender, None)
-            if name is None:
-                continue
-            completed[name] = m.value
-            durations[name] = time.monotonic() - began
-            ansar.console(f'Completion for "{name}" ({_condition(m.value)})')
-        interrupted = interrupted or interrupts.count > 0
-        if parsed.settings["code-path"]:
-            from ._testrun import resolve_sources
-
-            resolve_sources(completed, parsed.settings["code-path"])
-        analyzed = _analysis(analyzer, ansar, completed, roles_level)
-    if parsed.settings["junit-xml"]:
-        from ._testrun import write_junit
-
-        write_junit(parsed.settings["junit-xml"], completed, durations)
-    if analyzed is not None:
-        from ansar.create.codec import encode
-
-        from ._common import print_document
-
-        value = analyzed[0]
-        print_document(encode(value, pretty=True))
-        return _exit_status(value)
-    if parsed.settings["test-run"]:
-        from ._testrun import print_test_run
-
-        return print_test_run(completed, search)
-    from ansar.create.codec import encode
-
-    from ._common import print_document
-
-    print_document(encode(Run(completed, given_home), pretty=True))
-    if interrupted:
-        return 130
-    return 1 if any(_fails(v) for v in completed.values()) else 0
-
-
 # --- start, stop, status --------------------------------------------------------------------------
+
+
+def _lost_only(home: Home, names: list[str]) -> list[str]:
+    """``start --restore``: the roles whose latest execution was lost (killed, or the machine
+    stopped), never those stopped by ansar or ended by themselves, nor any running now."""
+    from ansar.home._history import read_history, was_lost
+
+    chosen = []
+    for name in names:
+        context = home.role_context(name)
+        history = read_history(context)
+        if history and was_lost(history[-1]) and is_running(context) is None:
+            chosen.append(name)
+    return chosen
 
 
 def run_start(parsed: Parsed) -> int:
@@ -253,12 +79,16 @@ def run_start(parsed: Parsed) -> int:
     from ansar.create import log as ar_log
     from ansar.home._launch import start_roles
 
-    ar_log.set_log_level(_level(parsed.globals["debug-level"]))
+    ar_log.set_log_level(level_of(parsed.globals["debug-level"]))
     home = home_of(parsed)
     with ar.OpenChannel("ansar", as_program=True) as ansar, home_lock(home.path):
         names = _matched(parsed, home)
+        if parsed.settings["restore"]:
+            names = _lost_only(home, names)
+            if not names:
+                return 0
         ansar.console(f"Detect status of associated roles ({', '.join(names)})")
-        _clear_for("start", parsed, home, names, ansar)
+        clear_for("start", parsed, home, names, ansar)
         launches: list[tuple[RoleContext, str]] = []
         failed: list[tuple[str, str]] = []
         for name in names:
@@ -279,7 +109,7 @@ def run_stop(parsed: Parsed) -> int:
     import ansar.create as ar
     from ansar.create import log as ar_log
 
-    ar_log.set_log_level(_level(parsed.globals["debug-level"]))
+    ar_log.set_log_level(level_of(parsed.globals["debug-level"]))
     home = home_of(parsed)
     search = search_of(parsed, 0)
     with ar.OpenChannel("ansar", as_program=True) as ansar:

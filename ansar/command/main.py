@@ -59,9 +59,17 @@ COMMANDS: dict[str, Command] = {
                  Setting("test-analyzer", str, None, "give the test reports to this executable (found as roles' "
                          "are); its value and exit status are the run's"),
                  Setting("junit-xml", str, None, "also write the test reports to this file as JUnit XML"),
+                 Setting("jobs", int, None, "at most this many roles at once, the rest queued in name order"),
+                 Setting("fail-fast", bool, False, "stop the other roles once one fails (Faulted, Aborted, "
+                         "TimedOut or a failed test)"),
+                 Setting("failed", bool, False, "only the matched roles whose latest execution failed"),
+                 Setting("keep-logs", bool, False, "also keep each role's records in its log storage, at every "
+                         "level (ansar log)"),
                  INVERT, HOME_PATH], most=1),
         Command("start", "[search]", "start every matching role in the background and return",
-                [INVERT, HOME_PATH], most=1),
+                [Setting("restore", bool, False, "only the matched roles whose latest execution was lost "
+                         "(killed, or the machine stopped)"),
+                 INVERT, HOME_PATH], most=1),
         Command("stop", "[search]", "stop every matching role that runs, with its whole process tree",
                 [INVERT, HOME_PATH], most=1),
         Command("status", "[search]", "list the matching roles that run, sorted",
@@ -104,7 +112,7 @@ _WHERE = {
     "create": "_crud", "add": "_crud", "list": "_list", "update": "_crud", "delete": "_crud",
     "destroy": "_crud", "settings": "_values", "input": "_values", "get": "_values",
     "set": "_values", "edit": "_values", "folder": "_values",
-    "run": "_running", "start": "_running", "stop": "_running", "status": "_running",
+    "run": "_run", "start": "_running", "stop": "_running", "status": "_running",
     "log": "_log", "history": "_history", "returned": "_history",
     "snapshot": "_deploy", "deploy": "_deploy",
 }

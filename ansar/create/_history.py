@@ -32,22 +32,27 @@ KEEP = 128
 FAULTED = "ansar.create.lifecycle.Faulted"
 
 
+LOST = "lost"  # the explanation of lost_value: what ``ansar start --restore`` looks for
+
+
 def lost_value(pid: int) -> list:
     """The value recorded for an execution whose process ended without one (SIGKILL, power loss)."""
-    return [FAULTED, {"condition": f"process {pid} ended without a result (killed or lost)"}, []]
+    return [FAULTED, {"condition": f"process {pid} ended without a result (killed or lost)", "explanation": LOST},
+            []]
 
 
-def close_lost(records: list, stamp: float, *, spare_last: bool = False) -> int:
+def close_lost(records: list, stamp: float, *, spare_last: bool = False, value: Optional[list] = None) -> int:
     """Close the open records (dicts) as lost, ended at ``stamp``; return how many.
 
-    ``spare_last``: leave the last record open (its process may still be running).
+    ``spare_last``: leave the last record open (its process may still be running). ``value``: the
+    value to close them with instead (``ansar stop`` closes what it had to kill as Aborted).
     """
     end = format_time(stamp)
     closed = 0
     for record in records[:-1] if spare_last else records:
         if "end" not in record:
             record["end"] = end
-            record["value"] = lost_value(record["pid"])
+            record["value"] = lost_value(record["pid"]) if value is None else value
             closed += 1
     return closed
 

@@ -508,6 +508,7 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
 # Where a component was started from (--point-of-origin): by hand, by ``ansar run``, by ``ansar start``.
 ORIGIN_RUN = "1"
 ORIGIN_START = "2"
+ORIGIN_KEEP = "3"  # ansar run --keep-logs: stderr as under run, and log storage at every level
 
 
 def _start_component(context: Any, origin: Optional[str]) -> Any:
@@ -523,6 +524,15 @@ def _start_component(context: Any, origin: Optional[str]) -> Any:
             _fail(f"cannot keep logs in {context.logs_path()} ({e.strerror})", 1)
         _log.set_log_level(USER_LOG.DEBUG)  # in storage, every record is kept
         _execution.quiet = True  # nobody reads the result on stdout: it is in the history
+    elif origin == ORIGIN_KEEP:
+        from ._logstore import open_storage
+
+        try:
+            storage = open_storage(context.logs_path(), context.role.storage)
+        except OSError as e:
+            _fail(f"cannot keep logs in {context.logs_path()} ({e.strerror})", 1)
+        _log.set_sink(_Both(_log.set_sink(storage), _log.log_level(), storage))
+        _log.set_log_level(USER_LOG.DEBUG)
     if _log._level >= USER_LOG.OBJECT:
         _log.write(USER_LOG.OBJECT, "+", _execution.holder, "lock_and_hold", f"Created by {ROOT!r}")
         _log.write(USER_LOG.OBJECT, ">", _execution.holder, "lock_and_hold", f"Sent Ready to {ROOT!r}")
@@ -534,6 +544,20 @@ def _start_component(context: Any, origin: Optional[str]) -> Any:
     _empty_folder(context.tmp_path())
     set_folders(context.model_path(), context.resource_path(), context.tmp_path())
     return context.role.retry if context.role is not None else None
+
+
+class _Both:
+    """Every record to log storage; those up to ``level`` to the terminal's sink as well."""
+
+    def __init__(self, terminal: Any, level: int, storage: Any) -> None:
+        self.terminal = terminal
+        self.level = level
+        self.storage = storage
+
+    def write(self, record: Any) -> None:
+        self.storage.write(record)
+        if record.level <= self.level:
+            self.terminal.write(record)
 
 
 def _empty_folder(path: str) -> None:

@@ -17,12 +17,13 @@ from typing import Any, Callable, Optional
 import msgspec
 
 from ansar.create._atomic import write_atomic
-from ansar.create._history import close_lost
+from ansar.create._history import LOST, close_lost
 from ansar.create._role import HomeError, RoleContext
 
 from ._running import is_running
 
-__all__ = ["Execution", "epoch_of", "format_span", "read_history", "wait_execution"]
+__all__ = ["Execution", "close_stopped", "epoch_of", "failed", "format_span", "read_history", "wait_execution",
+           "was_lost"]
 
 POLL = 0.1  # seconds between looks at the file while waiting for an execution to end
 
@@ -87,16 +88,18 @@ def _read(path: str) -> list[Execution]:
     return records
 
 
-def _closed(records: list[Execution], stamp: float, *, spare_last: bool) -> tuple[list[Execution], int]:
+def _closed(records: list[Execution], stamp: float, *, spare_last: bool,
+            value: Optional[list] = None) -> tuple[list[Execution], int]:
     builtins = msgspec.to_builtins(records)
-    count = close_lost(builtins, stamp, spare_last=spare_last)
+    count = close_lost(builtins, stamp, spare_last=spare_last, value=value)
     if not count:
         return records, 0
     return msgspec.convert(builtins, list[Execution]), count
 
 
-def _close_under_lock(context: RoleContext) -> Optional[list[Execution]]:
-    """Take the role lock, re-read and close every open record; None if the lock is taken."""
+def _close_under_lock(context: RoleContext, value: Optional[list] = None) -> Optional[list[Execution]]:
+    """Take the role lock, re-read and close every open record (as lost, or with ``value``);
+    None if the lock is taken."""
     import fcntl
 
     lock_path = context.lock_path()
@@ -116,7 +119,7 @@ def _close_under_lock(context: RoleContext) -> Optional[list[Execution]]:
         except FileNotFoundError:
             return None
         path = context.history_path()
-        records, count = _closed(_read(path), time.time(), spare_last=False)
+        records, count = _closed(_read(path), time.time(), spare_last=False, value=value)
         if count:
             try:
                 write_atomic(path, _encoder.encode(_Document(records)), 0o600)
@@ -143,6 +146,32 @@ def read_history(context: RoleContext, *, close_stale: bool = True) -> list[Exec
         if closed is not None:
             return closed
     return _closed(records, time.time(), spare_last=True)[0]
+
+
+def close_stopped(context: RoleContext) -> None:
+    """After ``ansar stop``: an execution its process could not close (it had to be killed) is
+    closed as ``ansar.create.lifecycle.Aborted``, as a stop by ansar is, not as lost."""
+    if is_running(context) is None and any(r.end is None for r in _read(context.history_path())):
+        _close_under_lock(context, ["ansar.create.lifecycle.Aborted", {}, []])
+
+
+def was_lost(execution: Execution) -> bool:
+    """The execution ended without a result: its process was lost (SIGKILL, a crash)."""
+    value = execution.value
+    return (isinstance(value, list) and len(value) > 1 and isinstance(value[1], dict)
+            and value[1].get("explanation") == LOST)
+
+
+def failed(execution: Execution) -> bool:
+    """The execution's value is a Faulted, Aborted or TimedOut, or a TestReport with failures."""
+    value = execution.value
+    if not isinstance(value, list) or not value or not isinstance(value[0], str):
+        return False
+    kind = value[0]
+    if kind in ("ansar.create.lifecycle.Faulted", "ansar.create.lifecycle.Aborted", "ansar.create.lifecycle.TimedOut"):
+        return True
+    body = value[1] if len(value) > 1 and isinstance(value[1], dict) else {}
+    return kind == "ansar.create.test.TestReport" and bool(body.get("failed"))
 
 
 def _nap(seconds: float) -> None:

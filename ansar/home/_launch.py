@@ -21,11 +21,12 @@ from ansar.create.log import USER_LOG, LogRecord, format_record
 
 from ._running import is_running, lineage_marker
 
-__all__ = ["ORIGIN_RUN", "ORIGIN_START", "READY_SECONDS", "Launch", "role_arguments", "role_environment",
+__all__ = ["ORIGIN_KEEP", "ORIGIN_RUN", "ORIGIN_START", "READY_SECONDS", "Launch", "role_arguments", "role_environment",
            "start_roles"]
 
 ORIGIN_RUN = "1"  # --point-of-origin: started by ``ansar run``
 ORIGIN_START = "2"  # started by ``ansar start``: records go to log storage
+ORIGIN_KEEP = "3"  # started by ``ansar run --keep-logs``: records to stderr and to log storage
 READY_SECONDS = 30.0  # how long start waits for a role to say it is ready
 
 

@@ -131,6 +131,11 @@ def stop_roles(
     survivors = stop_tree(roots, grace=grace, hurry=hurry, markers=markers) if roots else []
     left = [name for name, (context, _) in sorted(running.items())
             if not _wait(lambda c=context: is_running(c) is None, 1.0)]  # type: ignore[misc]
+    from ._history import close_stopped
+
+    for name, (context, _) in running.items():
+        if name not in left:
+            close_stopped(context)  # a role that had to be killed: Aborted, as stopped by ansar
     return left, survivors
 
 
