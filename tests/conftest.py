@@ -122,3 +122,17 @@ def tool_env(tool_path: str, tmp_path: Path) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(home / ".config")
     env.pop("PYTHONPATH", None)
     return env
+
+
+@pytest.fixture
+def cli(tmp_path: Path, tool_env: dict[str, str]):
+    """The ansar command as a process, on a home of its own whose bin is the examples' launchers.
+    Roles it leaves running in the background are stopped with their trees afterwards."""
+    from support_running import Cli
+
+    work = tmp_path / "work"
+    work.mkdir()
+    c = Cli(work, tool_env)
+    c.ok("create", f"--redirect-bin={BIN}")
+    yield c
+    c("stop", "-f")

@@ -88,7 +88,8 @@ class _Roles:
         self.pending: dict[Any, str] = {}
         self.completed: dict[str, Any] = {}
         self.durations: dict[str, float] = {}
-        self.began: dict[str, float] = {}
+        self.began: dict[str, float] = {}  # monotonic, for durations
+        self.started: dict[str, float] = {}  # epoch, for history
 
     def launch(self) -> None:
         """Start queued roles, in name order, while there is room under --jobs."""
@@ -112,11 +113,19 @@ class _Roles:
                                         environment=role_environment(context))
             self.pending[address] = name
             self.began[name] = time.monotonic()
+            self.started[name] = time.time()
 
     def end(self, name: str, value: Any) -> None:
         self.completed[name] = value
         self.durations[name] = time.monotonic() - self.began.get(name, time.monotonic())
         self.ansar.console(f'Completion for "{name}" ({_condition(value)})')
+        if fails(value) and name in self.started:
+            import json
+
+            from ansar.create.codec import encode
+            from ansar.home._history import record_unstarted
+
+            record_unstarted(self.home.role_context(name), self.started[name], json.loads(encode(value))["value"])
 
     def stop(self) -> None:
         """Stop every running role; queued roles never start (Aborted)."""

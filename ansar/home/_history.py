@@ -17,13 +17,14 @@ from typing import Any, Callable, Optional
 import msgspec
 
 from ansar.create._atomic import write_atomic
-from ansar.create._history import LOST, close_lost
+from ansar.create._history import KEEP, LOST, close_lost
 from ansar.create._role import HomeError, RoleContext
+from ansar.create.log import format_time
 
 from ._running import is_running
 
-__all__ = ["Execution", "close_stopped", "epoch_of", "failed", "format_span", "read_history", "wait_execution",
-           "was_lost"]
+__all__ = ["Execution", "close_stopped", "epoch_of", "failed", "format_span", "read_history", "record_unstarted",
+           "wait_execution", "was_lost"]
 
 POLL = 0.1  # seconds between looks at the file while waiting for an execution to end
 
@@ -153,6 +154,35 @@ def close_stopped(context: RoleContext) -> None:
     closed as ``ansar.create.lifecycle.Aborted``, as a stop by ansar is, not as lost."""
     if is_running(context) is None and any(r.end is None for r in _read(context.history_path())):
         _close_under_lock(context, ["ansar.create.lifecycle.Aborted", {}, []])
+
+
+def record_unstarted(context: RoleContext, began: float, value: list) -> None:
+    """An execution of ``ansar run`` that ended before its process held the role lock (settings it
+    refused, a crash at import): recorded, so that ``history`` and ``run --failed`` see it. Nothing
+    is written if the process did record itself, or if another instance holds the lock now."""
+    import fcntl
+
+    lock_path = context.lock_path()
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        path = context.history_path()
+        records = _read(path)
+        if records and epoch_of(records[-1].start) >= began - 0.001:
+            return  # the process opened an execution of its own
+        records.append(Execution(start=format_time(began), pid=0, end=format_time(time.time()), value=value))
+        try:
+            write_atomic(path, _encoder.encode(_Document(records[-KEEP:])), 0o600)
+        except OSError as e:
+            raise HomeError(f"{path}: cannot write ({e.strerror})") from None
+    finally:
+        os.close(fd)
 
 
 def was_lost(execution: Execution) -> bool:
