@@ -402,7 +402,7 @@ def test_an_executable_added_later_to_bin_is_found(home: Ansar) -> None:
 # After a new user's trial.
 
 
-@pytest.mark.parametrize("name", ["pause", "resume"])
+@pytest.mark.parametrize("name", ["attach"])
 def test_sub_commands_of_a_later_release_say_so(ansar: Ansar, name: str) -> None:
     assert ansar.refused(2, name) == f'ansar: sub-command "{name}" is not in this release'
 

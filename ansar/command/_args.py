@@ -121,7 +121,7 @@ def _lookup(settings: Sequence[Setting], name: str, short: bool = False) -> Opti
 
 
 # Sub-commands of the tour that later releases bring; named so that trying one gets a clear answer.
-NOT_YET = ("pause", "resume")
+NOT_YET = ("attach",)
 
 
 def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:

@@ -136,6 +136,7 @@ def run_status(parsed: Parsed) -> int:
     long = parsed.settings["long-listing"]
     if long:
         from ansar.home._history import format_span
+        from ansar.home._signals import is_paused
     now = time.time()
     lines = []
     for name in names:
@@ -147,7 +148,8 @@ def run_status(parsed: Parsed) -> int:
         since = running_since(context)
         if since is not None:
             pid, started = since
-            lines.append(f"{name} <{pid}> {format_span(now - started)}")
+            paused = " (paused)" if is_paused(pid) else ""
+            lines.append(f"{name} <{pid}> {format_span(now - started)}{paused}")
         elif is_running(context) is not None:
             lines.append(f"{name} <?> starting")
     if lines:

@@ -32,8 +32,8 @@ _DESCRIPTORS = (
 )
 _LAZY.update({name: "descriptors" for name in _DESCRIPTORS})
 _LAZY.update({name: "lifecycle" for name in (
-    "Aborted", "Ack", "Cannot", "Completed", "Enquiry", "Faulted", "Maybe", "Nak", "SelectTimer", "Start", "Stop",
-    "T1", "T2", "T3", "T4", "TimedOut",
+    "Aborted", "Ack", "Cannot", "Completed", "Enquiry", "Faulted", "Maybe", "Nak", "SelectTimer", "Signal", "Start",
+    "Stop", "T1", "T2", "T3", "T4", "TimedOut",
 )})
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "Character", "ClockTime", "CodecError", "Completed", "DequeOf", "Enquiry", "Enumeration", "Faulted",
     "File", "FileNotFound", "Float4", "Float8", "Folder", "Incognito", "Integer2", "Integer4", "Integer8",
     "MapOf", "Maybe", "Nak", "OpenChannel", "Point", "PointerTo", "Process", "RetryIntervals", "Rune",
-    "SelectTimer", "SetOf", "Start", "StateMachine", "Stateless", "Stop", "String", "T1", "T2", "T3", "T4",
+    "SelectTimer", "SetOf", "Signal", "Start", "StateMachine", "Stateless", "Stop", "String", "T1", "T2", "T3", "T4",
     "TargetAddress", "TestRecord", "TestReport", "TestSuite", "TimeDelta", "TimeSpan", "TimedOut", "Type",
     "USER_LOG", "UUID", "Unicode", "Unsigned2", "Unsigned4", "Unsigned8", "UserDefined", "VectorOf", "Word",
     "WorldTime",

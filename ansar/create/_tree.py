@@ -230,6 +230,8 @@ def stop_tree(
     found = tree_of(roots, markers, table) if find_first else {r: table[r][3] for r in roots if r in table}
     members = {pid: Member(pid, ticks) for pid, ticks in found.items()}
     try:
+        for m in members.values():
+            m.signal(signal.SIGCONT)  # a paused tree (ansar pause, Ctrl-Z) must run to handle its Stop
         firsts = [m for m in members.values() if m.pid in roots]
         for m in firsts:
             m.signal(signal.SIGTERM if m.pid in abrupt else first)
@@ -244,6 +246,7 @@ def stop_tree(
                     members[pid] = Member(pid, ticks)
                     alive.append(members[pid])
             for m in alive:
+                m.signal(signal.SIGCONT)
                 m.signal(signum)
             alive = _wait(alive, wait, hurry if signum != signal.SIGKILL else None)
         return sorted(m.pid for m in alive)

@@ -278,11 +278,16 @@ class _Driver(Threaded):
             return value
 
     def _wait(self, child: Address) -> Any:
+        from .lifecycle import Signal
+
         while True:
-            m = self.select(Completed, Stop)
+            m = self.select(Completed, Stop, Signal)
             if isinstance(m, Stop):
                 self.stops += 1
                 self.send(Stop(), child)
+                continue
+            if isinstance(m, Signal):
+                self.send(m, child)
                 continue
             if self.return_address == child:
                 return m.value
@@ -372,6 +377,19 @@ class _Signals:
         self.name = name
         _signal.signal(_signal.SIGINT, self)
         _signal.signal(_signal.SIGTERM, self)
+
+    def install_others(self) -> None:
+        """A component's SIGHUP, SIGUSR1 and SIGUSR2 become messages (a tool keeps the defaults:
+        a hang-up of its terminal ends it)."""
+        for signum in (_signal.SIGHUP, _signal.SIGUSR1, _signal.SIGUSR2):
+            _signal.signal(signum, self.other)
+
+    def other(self, signum: int, frame: Any) -> None:
+        """SIGHUP, SIGUSR1, SIGUSR2: an ar.Signal for the main object (none before there is one)."""
+        if self.driver is not None:
+            from .lifecycle import Signal
+
+            self.driver._inbox.put((Signal(signum), ROOT))
 
     def attach(self, driver: Any) -> None:
         self.driver = driver
@@ -515,6 +533,7 @@ def _start_component(context: Any, origin: Optional[str]) -> Any:
     """Take the role's lock and set up its world: log storage when started in the background,
     the history record, the role's folders (tmp emptied). Returns the retry property."""
     _execution.lock = _hold_role_lock(context)  # held until the process ends
+    _signals.install_others()
     if origin == ORIGIN_START:
         from ._logstore import open_storage
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Aborted", "Ack", "Cannot", "Completed", "Enquiry", "Faulted", "Maybe", "Message", "Nak", "SelectTimer",
-    "Start", "Stop", "T1", "T2", "T3", "T4", "TimedOut",
+    "Signal", "Start", "Stop", "T1", "T2", "T3", "T4", "TimedOut",
 ]
 
 
@@ -117,6 +117,16 @@ class TimedOut(Message):
         self.seconds = seconds
 
 
+class Signal(Message):
+    """A signal the program received other than SIGINT and SIGTERM (those are Stop): SIGHUP,
+    SIGUSR1 or SIGUSR2, sent to the main object (``ansar signal <role> --signal=HUP``)."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: int = 0) -> None:
+        self.number = number
+
+
 class SelectTimer(Message):
     """The time given to ``select(seconds=...)`` ran out."""
 
@@ -165,4 +175,5 @@ register(Faulted, factory=lambda d: {
 })
 register(Completed, factory=lambda d: {"value": d.Any()})
 register(TimedOut, factory=lambda d: {"seconds": d.Float8()})
+register(Signal, factory=lambda d: {"number": d.Integer8()})
 del _cls

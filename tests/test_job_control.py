@@ -1,0 +1,90 @@
+"""pause, resume and signal of started roles; ar.Signal in a component."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import psutil
+from support_running import Cli, wait_for
+
+from ansar.home._signals import is_paused, parse_signal
+
+LISTENER = """
+import ansar.create as ar
+
+def listener(self):
+    while True:
+        m = self.select(ar.Stop, ar.Signal)
+        if isinstance(m, ar.Stop):
+            return ar.Aborted()
+        self.console(f"Signal {m.number}")
+
+ar.bind(listener)
+
+if __name__ == "__main__":
+    ar.create_object(listener)
+"""
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root] + root.children(recursive=True)
+
+
+def test_pause_stops_the_whole_tree_and_resume_continues_it(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "busy")
+    small = tmp_path / "small"
+    small.write_text('{"value": {"duties": ["zombie"], "management_levels": 2, "managers": 1}}')
+    cli.ok("input", "busy-0", f"--set-file={small}")
+    cli.ok("start")
+    pid = cli.pids()["busy-0"]
+    wait_for(lambda: len(_tree(pid)) >= 4, what="busy, its manager and their zombies")
+    cli.ok("pause")
+    tree = _tree(pid)
+    assert all(is_paused(p.pid) for p in tree)
+    assert cli.ok("status", "-l").strip().endswith("(paused)")
+    cli.ok("resume")
+    assert not any(is_paused(p.pid) for p in tree)
+    cli.ok("pause")
+    cli.ok("stop")  # a paused role is continued first, so that it can handle its Stop
+    assert cli.running() == []
+    assert cli.ok("history", "busy-0").endswith("(Aborted)\n")
+
+
+def test_pause_of_a_role_not_running_is_a_mismatch(cli: Cli) -> None:
+    cli.ok("add", "zombie", "--count=2")
+    cli.ok("start", "zombie-0")
+    assert cli.refused(1, "pause") == 'ansar: cannot perform "pause", "(all)" not currently running - zombie-1'
+    cli.ok("-f", "pause")
+    cli.ok("-f", "resume")
+
+
+def test_signal_reaches_a_component_as_a_message(tmp_path: Path, tool_env: dict[str, str]) -> None:
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    program = bin_ / "listener"
+    program.write_text(f"#!{sys.executable}\n" + textwrap.dedent(LISTENER))
+    program.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    c = Cli(work, tool_env)
+    c.ok("create", f"--redirect-bin={bin_}")
+    c.ok("add", "listener")
+    c.ok("start")
+    try:
+        c.ok("signal", "--signal=HUP")
+        c.ok("signal", "listener-0", "--signal=usr1")
+        wait_for(lambda: "Signal 10" in c.ok("log", "listener-0"), what="SIGUSR1 logged")
+        assert "listener - Signal 1" in c.ok("log", "listener-0")
+        assert c.running() == ["listener-0"]  # handled, not ended
+        assert c.refused(2, "signal", "--signal=NOPE").startswith('ansar: signal: "NOPE" is not a signal')
+        assert c.refused(2, "signal").startswith("ansar: signal: needs --signal=")
+    finally:
+        c("stop", "-f")
+
+
+def test_signals_by_name_and_number() -> None:
+    assert parse_signal("HUP") == parse_signal("SIGHUP") == parse_signal("1") == 1
+    assert parse_signal("usr2") == 12
