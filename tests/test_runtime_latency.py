@@ -9,6 +9,7 @@ import queue
 import threading
 
 import ansar.create as ar
+from ansar.create import point
 from ansar.create.point import TIMER, Address, send
 
 DEADLINE = 10.0
@@ -112,3 +113,59 @@ def test_reply_goes_to_the_sender_on_the_short_path():
         assert channel.return_address == c
         assert isinstance(channel.select(A, seconds=DEADLINE), A)
         assert isinstance(channel.select(ar.Completed, seconds=DEADLINE), ar.Completed)
+
+
+# --- threads of ended function objects run the next ones ------------------------------------------
+
+
+def records_thread(self):
+    t = threading.current_thread()
+    return t.ident, t.name
+
+
+def poll(condition, what):
+    """Wait for ``condition()`` to hold, within the deadline (an Event cannot see inside the pool)."""
+    done = threading.Event()
+    for _ in range(int(DEADLINE / 0.005)):
+        if condition():
+            return
+        done.wait(0.005)
+    raise AssertionError(f"{what} within {DEADLINE}s")
+
+
+def idle_threads():
+    return {t.ident: t for t in threading.enumerate() if t.name == "ansar-idle"}
+
+
+def test_the_thread_of_an_ended_object_runs_the_next_object():
+    with ar.OpenChannel() as channel:
+        channel.create(records_thread)
+        first = channel.select(ar.Completed, seconds=DEADLINE).value
+        poll(lambda: point._idle >= 1, "no thread became idle")
+        idle = idle_threads()
+        channel.create(records_thread)
+        second = channel.select(ar.Completed, seconds=DEADLINE).value
+    assert first[1] == second[1] == "records_thread"  # a thread has its object's name while it runs
+    assert second[0] in idle
+
+
+def ends_after_its_object(channel):
+    """Run one object; its thread (a new one or an idle one) must then end."""
+    channel.create(records_thread)
+    ident, _ = channel.select(ar.Completed, seconds=DEADLINE).value
+    thread = {t.ident: t for t in threading.enumerate()}.get(ident)
+    if thread is not None:
+        thread.join(DEADLINE)
+        assert not thread.is_alive()
+
+
+def test_beyond_the_most_idle_threads_a_thread_ends_with_its_object(monkeypatch):
+    monkeypatch.setattr(point, "MAX_IDLE", 0)
+    with ar.OpenChannel() as channel:
+        ends_after_its_object(channel)
+
+
+def test_an_idle_thread_that_waited_its_time_ends(monkeypatch):
+    monkeypatch.setattr(point, "IDLE_SECONDS", 0.0)
+    with ar.OpenChannel() as channel:
+        ends_after_its_object(channel)

@@ -1,6 +1,7 @@
 """Objects and messages: addresses, sending, select, children, timers and dispatch.
 
-Function objects run on a thread each and block in ``select``. Class-based objects
+Function objects run on a thread each and block in ``select``; the thread of an ended object
+waits a while to run the next one. Class-based objects
 (``Point`` with ``Stateless`` or ``StateMachine``) have no thread of their own: their messages
 are dispatched on a small set of shared threads, so thousands can live at once.
 """
@@ -12,6 +13,7 @@ import sys
 import threading
 from _queue import Empty, SimpleQueue
 from collections import deque
+from functools import partial
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -485,6 +487,51 @@ def bind_function(function: Callable) -> Callable:
     return function
 
 
+# --- threads of function objects -------------------------------------------------------------------
+# A thread whose object ended waits a while for the next object to run instead of ending: a
+# thread's end costs far more than its Python work, and when hundreds of objects end at once
+# (their timers fell due together) those ends queue for the interpreter lock ahead of the objects
+# still waiting to run. Reuse also makes creating a function object cheaper than starting a thread.
+
+IDLE_SECONDS = 30.0  # how long an idle thread waits for another object before it ends
+MAX_IDLE = 1024  # idle threads beyond this end at once
+_jobs: SimpleQueue = SimpleQueue()  # (run, name) for an idle thread
+_idle = 0  # threads waiting on _jobs, less the jobs already put for them (guarded by _idle_lock)
+_idle_lock = threading.Lock()
+
+
+def _spawn(run: Callable[[], None], name: str) -> None:
+    """Call ``run`` on a thread of its own: an idle one if there is one, else a new one."""
+    global _idle
+    with _idle_lock:
+        if _idle:
+            _idle -= 1
+            _jobs.put((run, name))  # under the lock, so a thread timing out cannot miss it
+            return
+    threading.Thread(target=_worker, args=(run,), name=name, daemon=True).start()
+
+
+def _worker(run: Optional[Callable[[], None]]) -> None:
+    global _idle
+    thread = threading.current_thread()
+    while run is not None:
+        run()
+        run = None  # nothing of the ended object stays reachable from an idle thread
+        thread.name = "ansar-idle"
+        with _idle_lock:
+            if _idle >= MAX_IDLE:
+                return
+            _idle += 1
+        try:
+            run, thread.name = _jobs.get(timeout=IDLE_SECONDS)
+        except Empty:
+            with _idle_lock:
+                try:
+                    run, thread.name = _jobs.get_nowait()  # put for this thread as it timed out
+                except Empty:
+                    _idle -= 1
+
+
 # --- creation -------------------------------------------------------------------------------------
 
 
@@ -512,8 +559,7 @@ def _create(parent: int, target: Any, args: tuple, kw: dict) -> Address:
             Point.__init__(point)
         if isinstance(point, Threaded):
             address = _register(point, parent)
-            thread = threading.Thread(target=point._run_object, name=point.object_name, daemon=True)
-            thread.start()
+            _spawn(point._run_object, point.object_name)
             return address
         table = cls.__dispatch__  # type: ignore[attr-defined]
         if not table.resolved:
@@ -526,8 +572,7 @@ def _create(parent: int, target: Any, args: tuple, kw: dict) -> Address:
     if callable(target):
         obj = FunctionObject(target)
         address = _register(obj, parent)
-        thread = threading.Thread(target=obj._run, args=(args, kw), name=obj.object_name, daemon=True)
-        thread.start()
+        _spawn(partial(obj._run, args, kw), obj.object_name)
         return address
     raise TypeError(f"cannot create {target!r}: not a function or a Point class")
 
