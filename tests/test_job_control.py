@@ -88,3 +88,34 @@ def test_signal_reaches_a_component_as_a_message(tmp_path: Path, tool_env: dict[
 def test_signals_by_name_and_number() -> None:
     assert parse_signal("HUP") == parse_signal("SIGHUP") == parse_signal("1") == 1
     assert parse_signal("usr2") == 12
+
+
+def test_ctrl_z_pauses_a_run_and_its_roles_and_fg_continues_them_all(cli: Cli) -> None:
+    import json
+    import os
+    import pty
+    import signal
+    import subprocess
+
+    cli.ok("add", "zombie", "--count=2")
+    leader, follower = pty.openpty()
+    run = subprocess.Popen(cli.argv("run"), cwd=cli.cwd, env=cli.env, stdin=follower, stdout=subprocess.PIPE,
+                           stderr=follower, start_new_session=True)
+    os.close(follower)
+    try:
+        wait_for(lambda: len(cli.running()) == 2, what="both zombies running")
+        roles = list(cli.pids().values())
+        os.killpg(run.pid, signal.SIGTSTP)  # Ctrl-Z: the terminal's foreground group is the run alone
+        wait_for(lambda: is_paused(run.pid) and all(is_paused(p) for p in roles), what="run and roles paused")
+        assert cli.ok("status", "-l").count("(paused)") == 2
+        os.killpg(run.pid, signal.SIGCONT)  # fg (or bg)
+        wait_for(lambda: not is_paused(run.pid) and not any(is_paused(p) for p in roles), what="all continued")
+        os.killpg(run.pid, signal.SIGINT)
+        out, _ = run.communicate(timeout=20)
+    finally:
+        os.close(leader)
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 130
+    assert len(json.loads(out)["value"][1]["completed"]) == 2

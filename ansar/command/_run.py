@@ -8,6 +8,7 @@ roles are matched, their locks probed and the first of them started, until each 
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from typing import Any, Optional
@@ -24,8 +25,17 @@ __all__ = ["run_run"]
 ROLE_READY_SECONDS = 30.0  # how long the home stays locked for a started role to take its lock
 
 
+class _Suspend:
+    """Ctrl-Z (SIGTSTP) reached the run: pause the roles' trees, then the command itself."""
+
+
+class _Continue:
+    """The shell's fg or bg continued the command (SIGCONT): continue the roles' trees."""
+
+
 class _Interrupts:
-    """Ctrl-C, SIGTERM and SIGHUP during a run: the first stops the roles, the next hurries."""
+    """Ctrl-C, SIGTERM and SIGHUP during a run: the first stops the roles, the next hurries.
+    Ctrl-Z and the continue after it are handed to the main loop as messages."""
 
     def __init__(self, ansar: Any) -> None:
         self.ansar = ansar
@@ -35,7 +45,12 @@ class _Interrupts:
     def __enter__(self) -> _Interrupts:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self.previous[signum] = signal.signal(signum, self)
+        self.previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self.post(_Suspend))
+        self.previous[signal.SIGCONT] = signal.signal(signal.SIGCONT, self.post(_Continue))
         return self
+
+    def post(self, kind: type) -> Any:
+        return lambda signum, frame: self.ansar._inbox.put((kind(), self.ansar.address))
 
     def __exit__(self, *exc: Any) -> None:
         for signum, handler in self.previous.items():
@@ -127,6 +142,12 @@ class _Roles:
 
             record_unstarted(self.home.role_context(name), self.started[name], json.loads(encode(value))["value"])
 
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to every process of each running role's tree (pause and continue)."""
+        from ansar.home._signals import signal_roles
+
+        signal_roles([self.home.role_context(name) for name in self.pending.values()], signum)
+
     def stop(self) -> None:
         """Stop every running role; queued roles never start (Aborted)."""
         import ansar.create as ar
@@ -216,10 +237,17 @@ def run_run(parsed: Parsed) -> int:
             if early:
                 m, sender = early.pop(0)
             elif roles.pending:
-                m = ansar.select(ar.Completed, ar.Stop)
+                m = ansar.select(ar.Completed, ar.Stop, _Suspend, _Continue)
                 sender = ansar.return_address
             else:
                 roles.launch()
+                continue
+            if isinstance(m, _Suspend):
+                roles.signal(signal.SIGSTOP)
+                os.kill(os.getpid(), signal.SIGSTOP)  # as the shell expects of a job on Ctrl-Z
+                continue
+            if isinstance(m, _Continue):
+                roles.signal(signal.SIGCONT)
                 continue
             if isinstance(m, ar.Stop):
                 interrupted = True
