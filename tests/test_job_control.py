@@ -119,3 +119,61 @@ def test_ctrl_z_pauses_a_run_and_its_roles_and_fg_continues_them_all(cli: Cli) -
             run.wait()
     assert run.returncode == 130
     assert len(json.loads(out)["value"][1]["completed"]) == 2
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """The process has a handler for ``signum`` (its start-up is over)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(line for line in f if line.startswith("SigCgt:")).split()[1]
+    except (OSError, StopIteration):
+        return False
+    return bool(int(mask, 16) & (1 << (signum - 1)))
+
+
+def test_attach_follows_started_roles_until_they_end(cli: Cli) -> None:
+    import json
+
+    cli.ok("add", "snooze")
+    cli.ok("update", "snooze-0", "--seconds=1.0")
+    cli.ok("start")
+    pid = cli.pids()["snooze-0"]
+    done = cli("attach")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"value": ["ansar.command.ansar_command.Run", {
+        "completed": [["snooze-0", ["ansar.create.lifecycle.Ack", {}, []]]], "home": ".ansar-home"}, []]}
+    assert f"[{pid:08d}] " in done.stderr and "snooze - Received T1 from <00000003>" in done.stderr
+
+
+def test_ctrl_c_of_attach_stops_the_roles(cli: Cli) -> None:
+    import json
+    import signal
+
+    cli.ok("add", "zombie")
+    cli.ok("start")
+    attach = cli.popen("attach")
+    wait_for(lambda: _catches(attach.pid, signal.SIGHUP), what="attach waiting, its handlers in place")
+    attach.send_signal(signal.SIGINT)
+    out, err = attach.communicate(timeout=20)
+    assert attach.returncode == 130, err
+    assert json.loads(out)["value"][1]["completed"] == [["zombie-0", ["ansar.create.lifecycle.Aborted", {}, []]]]
+    assert cli.running() == []
+
+
+def test_log_follow_prints_new_records_until_ctrl_c(cli: Cli) -> None:
+    import signal
+
+    cli.ok("add", "snooze")
+    cli.ok("update", "snooze-0", "--seconds=0.5")
+    follow = cli.popen("log", "snooze-0", "--follow")
+    cli.ok("start")
+    seen = ""
+    while "snooze - Received T1 from <00000003>" not in seen:  # bounded by the test's timeout
+        line = follow.stdout.readline()  # type: ignore[union-attr]
+        assert line, "log --follow ended early"
+        seen += line
+    follow.send_signal(signal.SIGINT)
+    out, err = follow.communicate(timeout=20)
+    assert follow.returncode == 0, err
+    assert "snooze - Do nothing for 0.5 seconds" in seen
+    assert (seen + out).count("snooze - Received T1 from <00000003>") == 1

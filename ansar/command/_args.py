@@ -120,8 +120,6 @@ def _lookup(settings: Sequence[Setting], name: str, short: bool = False) -> Opti
     return None
 
 
-# Sub-commands of the tour that later releases bring; named so that trying one gets a clear answer.
-NOT_YET = ("attach",)
 
 
 def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
@@ -147,8 +145,6 @@ def parse(argv: Sequence[str], commands: dict[str, Command]) -> Parsed:
     name = argv[i]
     command = commands.get(name)
     if command is None:
-        if name in NOT_YET:
-            raise Usage(f'sub-command "{name}" is not in this release')
         raise Usage(f'unknown sub-command "{name}" (ansar --help lists them)')
     globals_ = parsed.globals
     parsed = Parsed(command)

@@ -37,7 +37,40 @@ def run_log(parsed: Parsed) -> int:
     )
     out = sys.stdout.buffer
     sys.stdout.flush()
-    for piece in read_window(context.logs_path(), window):
+    if not settings["follow"]:
+        for piece in read_window(context.logs_path(), window):
+            out.write(to_local(piece) if clock else piece)
+        out.flush()
+        return 0
+    try:
+        return _follow(context.logs_path(), read_window(context.logs_path(), window), clock)
+    except KeyboardInterrupt:
+        return 0  # Ctrl-C ends only this command
+
+
+def _follow(folder: str, pieces, clock: bool) -> int:  # type: ignore[no-untyped-def]
+    """The window, then new lines as they come, until Ctrl-C. The follower starts before the
+    window is read; lines it finds that the window printed already are not printed twice."""
+    import time
+
+    from ansar.home._follow import POLL, Follower
+    from ansar.home._logs import to_local
+
+    follower = Follower(folder)
+    out = sys.stdout.buffer
+    last = b""
+    for piece in pieces:
         out.write(to_local(piece) if clock else piece)
+        last = piece
     out.flush()
-    return 0
+    tail = last.rstrip(b"\n").rpartition(b"\n")[2] + b"\n" if last else b""
+    first = True
+    while True:
+        lines = follower.lines()
+        if first and tail in lines:
+            lines = lines[lines.index(tail) + 1:]
+        first = first and not lines
+        for line in lines:
+            out.write(to_local(line) if clock else line)
+        out.flush()
+        time.sleep(POLL)  # another process's file has no event to wait on

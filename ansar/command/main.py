@@ -83,6 +83,9 @@ COMMANDS: dict[str, Command] = {
                 [Setting("signal", str, None, "the signal: a name (HUP, SIGUSR1) or a number"),
                  Setting("tree", bool, False, "to every process of the role's tree, not only the role's own"),
                  INVERT, HOME_PATH], most=1),
+        Command("attach", "[search]", "follow started roles as if they were a run: their new records on stderr, "
+                "their values printed once they end; Ctrl-C stops them",
+                [INVERT, HOME_PATH], most=1),
         Command("log", "<role> [home-path]", "print the stored log records of a role (default: the last "
                 "five minutes)",
                 [Setting("clock", bool, False, "local time for the times given and printed"),
@@ -93,6 +96,7 @@ COMMANDS: dict[str, Command] = {
                  Setting("to", str, None, "end at this ISO 8601 time"),
                  Setting("span", str, None, "end this long after the beginning"),
                  Setting("count", int, None, "end after this many records"),
+                 Setting("follow", bool, False, "then print new records as they come, until Ctrl-C"),
                  HOME_PATH], least=1, most=2),
         Command("history", "<role> [home-path]", "list the executions of a role: start, run time and value",
                 [HOME_PATH], least=1, most=2),
@@ -120,7 +124,7 @@ _WHERE = {
     "create": "_crud", "add": "_crud", "list": "_list", "update": "_crud", "delete": "_crud",
     "destroy": "_crud", "settings": "_values", "input": "_values", "get": "_values",
     "set": "_values", "edit": "_values", "folder": "_values",
-    "pause": "_signal", "resume": "_signal", "signal": "_signal",
+    "pause": "_signal", "resume": "_signal", "signal": "_signal", "attach": "_attach",
     "run": "_run", "start": "_running", "stop": "_running", "status": "_running",
     "log": "_log", "history": "_history", "returned": "_history",
     "snapshot": "_deploy", "deploy": "_deploy",
