@@ -211,6 +211,9 @@ def _say_ready() -> None:
     if fd is None:
         return
     try:
+        # A byte, not only the close: a single-file executable's bootloader, which started this
+        # interpreter, holds a copy of the descriptor for as long as it runs.
+        os.write(int(fd), b"!")
         os.close(int(fd))
     except (OSError, ValueError):
         pass

@@ -1,7 +1,7 @@
 """``ar.Process``: an executable run as a child object, its result returned as Completed.
 
 Input goes to the child's stdin, its result comes back on its stdout, its logs pass through on
-stderr. A Stop reaches the child as SIGINT once the child says it is ready (it closes the
+stderr. A Stop reaches the child as SIGINT once the child says it is ready (it writes to the
 descriptor named by ANSAR_READY_FD when its handlers are in place; a child not ready within
 READY_WAIT gets SIGTERM instead, which ends an interpreter still importing without a traceback);
 if it does not end within a grace period its whole process tree gets SIGTERM, then SIGKILL
@@ -85,7 +85,7 @@ def _kill_group(pgid: int) -> None:
 
 
 def _wait_ready(fd: int, seconds: float) -> bool:
-    """True once the child said it is ready (closed its end of the pipe), or ended."""
+    """True once the child said it is ready (wrote to its end of the pipe), or ended."""
     import select
 
     poller = select.poll()

@@ -3,7 +3,7 @@
 Roles of ``ansar run`` are children of the command (``ar.Process`` machines, see
 ``ansar.command._running``); roles of ``ansar start`` are detached here: a session of their own,
 no terminal, working folder ``/``, stdout and stderr on the role's current log file. The command
-returns once each has said it is ready (it closes the descriptor named by ``ANSAR_READY_FD``
+returns once each has said it is ready (it writes to the descriptor named by ``ANSAR_READY_FD``
 once its handlers are in place, after it holds its role lock) or has ended.
 """
 
