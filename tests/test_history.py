@@ -508,7 +508,7 @@ def started(ansar: Ansar, executable: str, role: str) -> subprocess.Popen:
     finally:
         os.close(tell)
     try:
-        assert os.read(ready, 1) == b""  # end of file: the component closed its end
+        assert os.read(ready, 1) == b"!"  # the component says it is ready (and closes its end)
     finally:
         os.close(ready)
     return child

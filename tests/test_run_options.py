@@ -102,3 +102,21 @@ def test_restore_starts_only_the_roles_that_were_lost(cli: Cli) -> None:
     assert cli.pids() == now
     history = json.loads((cli.home / "history" / "zombie-1.json").read_text())["value"]
     assert history[-1]["value"] == ABORTED
+
+
+def test_a_role_with_a_timeout_is_stopped_and_ends_timed_out(cli: Cli, tmp_path) -> None:
+    cli.ok("add", "zombie")
+    seconds = tmp_path / "timeout"
+    seconds.write_text('{"value": 1.0}')
+    cli.ok("set", "timeout", "zombie-0", f"--encoding-file={seconds}")
+    assert json.loads(cli.ok("get", "timeout", "zombie-0")) == {"value": 1.0}
+    done = cli("run")
+    assert done.returncode == 1
+    assert document(done.stdout)["value"][1]["completed"] == [["zombie-0", ["ansar.create.lifecycle.TimedOut",
+                                                                            {"seconds": 1.0}, []]]]
+    cli.ok("start")  # the role's own runtime enforces it: started roles too
+    wait_for(lambda: cli.running() == [], what="the started zombie timed out")
+    assert cli.ok("history", "zombie-0").splitlines()[-1].endswith("(TimedOut)")
+    seconds.write_text('{"value": 0}')
+    err = cli.refused(2, "set", "timeout", "zombie-0", f"--encoding-file={seconds}")
+    assert "timeout: seconds, above 0" in err

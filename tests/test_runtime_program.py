@@ -574,19 +574,19 @@ def attempts(proc) -> int:
 
 def test_retries_after_maybe_until_success(tmp_path, env):
     script = write(tmp_path, "retrying", RETRYING)
-    home = make_home(tmp_path, "retrying-0", retry={"first_steps": [0.01, 0.02, 0.04]})
+    home = make_home(tmp_path, "retrying-0", retry={"first_steps": [0.1, 0.2, 0.4]})
     env["SUCCEED_ON"] = "3"
     proc = run(script, *component(home, "retrying-0"), "--debug-level=CONSOLE", env=env)
     assert output(proc) == ACK
     assert attempts(proc) == 3
     pauses = [line for line in proc.stderr.decode().splitlines() if "Pausing for" in line]
     assert len(pauses) == 2
-    assert "0.010000" in pauses[0] and "0.020000" in pauses[1]
+    assert "0.100000" in pauses[0] and "0.200000" in pauses[1]
 
 
 def test_cannot_ends_the_retries(tmp_path, env):
     script = write(tmp_path, "retrying", RETRYING)
-    home = make_home(tmp_path, "retrying-0", retry={"first_steps": [0.01, 0.01, 0.01]})
+    home = make_home(tmp_path, "retrying-0", retry={"first_steps": [0.1, 0.1, 0.1]})
     env["SUCCEED_ON"] = "5"
     env["GIVE_UP"] = "1"
     proc = run(script, *component(home, "retrying-0"), env=env)
@@ -597,7 +597,7 @@ def test_cannot_ends_the_retries(tmp_path, env):
 
 def test_retries_exhausted_is_a_failure(tmp_path, env):
     script = write(tmp_path, "retrying", RETRYING)
-    home = make_home(tmp_path, "retrying-0", retry={"first_steps": [0.01], "regular_steps": 0.01, "step_limit": 3})
+    home = make_home(tmp_path, "retrying-0", retry={"first_steps": [0.1], "regular_steps": 0.1, "step_limit": 3})
     env["SUCCEED_ON"] = "100"
     proc = run(script, *component(home, "retrying-0"), env=env)
     assert attempts(proc) == 4  # the first attempt and one after each of 3 delays

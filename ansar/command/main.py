@@ -43,7 +43,7 @@ COMMANDS: dict[str, Command] = {
                 [SET_FILE, ENCODING_FILE, HOME_PATH], least=1, most=1),
         Command("input", "<role>", "print the input of a role, or replace it",
                 [SET_FILE, ENCODING_FILE, HOME_PATH], least=1, most=1),
-        Command("get", "<property> <role>", "print a property of a role (retry, storage)",
+        Command("get", "<property> <role>", "print a property of a role (retry, storage, timeout)",
                 [HOME_PATH], least=2, most=2),
         Command("set", "<property> <search>", "set a property of every matching role from a file",
                 [ENCODING_FILE, SET_FILE, INVERT, HOME_PATH], least=2, most=2),

@@ -30,6 +30,7 @@ __all__ = ["FAULTED", "KEEP", "close_execution", "close_lost", "lost_value", "op
 
 KEEP = 128
 FAULTED = "ansar.create.lifecycle.Faulted"
+TIMED_OUT = "ansar.create.lifecycle.TimedOut"
 
 
 LOST = "lost"  # the explanation of lost_value: what ``ansar start --restore`` looks for
@@ -52,13 +53,21 @@ def close_lost(records: list, stamp: float, *, spare_last: bool = False, value: 
     for record in records[:-1] if spare_last else records:
         if "end" not in record:
             record["end"] = end
-            record["value"] = lost_value(record["pid"]) if value is None else value
+            if value is not None:
+                record["value"] = value
+            elif end >= record.get("deadline", "~"):  # ISO times of one form compare as text
+                # Past its deadline: most likely the kernel's last resort of the timeout property
+                # (a process hung in C code cannot record its own end).
+                record["value"] = [TIMED_OUT, {}, []]
+            else:
+                record["value"] = lost_value(record["pid"])
             closed += 1
     return closed
 
 
-def open_execution(context: RoleContext, pid: int, stamp: float) -> None:
-    """Append an open record for this process, started at ``stamp`` (epoch seconds).
+def open_execution(context: RoleContext, pid: int, stamp: float, timeout: Optional[float] = None) -> None:
+    """Append an open record for this process, started at ``stamp`` (epoch seconds); with a
+    ``timeout`` property, the record carries its ``deadline``.
 
     A record still open from an earlier process is closed as lost: this process holds the role
     lock, so that one cannot be running.
@@ -68,7 +77,10 @@ def open_execution(context: RoleContext, pid: int, stamp: float) -> None:
     if records is None:
         return
     close_lost(records, stamp)
-    records.append({"start": format_time(stamp), "pid": pid})
+    record: dict = {"start": format_time(stamp), "pid": pid}
+    if timeout is not None:
+        record["deadline"] = format_time(stamp + timeout)
+    records.append(record)
     _store(path, records, context.role_name)
 
 
@@ -94,6 +106,9 @@ def close_execution(context: RoleContext, pid: int, stamp: float, value: object)
     _store(path, records, context.role_name)
 
 
+_FIELDS = {"start", "pid", "end", "value", "deadline"}
+
+
 def _valid(document: Any) -> bool:
     if not isinstance(document, dict) or set(document) != {"value"} or not isinstance(document["value"], list):
         return False
@@ -101,7 +116,7 @@ def _valid(document: Any) -> bool:
         if not isinstance(record, dict) or not isinstance(record.get("start"), str):
             return False
         pid = record.get("pid")
-        if not isinstance(pid, int) or isinstance(pid, bool) or not set(record) <= {"start", "pid", "end", "value"}:
+        if not isinstance(pid, int) or isinstance(pid, bool) or not set(record) <= _FIELDS:
             return False
         if "end" in record and not isinstance(record["end"], str):
             return False

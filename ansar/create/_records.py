@@ -34,6 +34,7 @@ class RoleRecord(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     executable: str
     retry: Optional[RetryIntervals] = None
     storage: Optional[int] = None  # cap on the role's log storage, in bytes
+    timeout: Optional[float] = None  # seconds an execution may run before it is stopped, TimedOut
 
 
 def read_record(path: str, kind: type[T]) -> T:

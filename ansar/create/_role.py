@@ -3,7 +3,7 @@
 This is the runtime's read-only view of the home; ``ansar.home`` writes it. The layout, by kind::
 
     <home>/home.json            format version and folder redirects
-    <home>/role/<role>.json     executable and properties (retry, storage)
+    <home>/role/<role>.json     executable and properties (retry, storage, timeout)
     <home>/settings/<role>.json <home>/input/<role>.json
     <home>/model/<role>/        <home>/tmp/<role>/        <home>/logs/<role>/
     <home>/lock/<role>.lock     <home>/lock/<role>.pid      <home>/history/<role>.json
@@ -150,6 +150,8 @@ def _read_light(path: str, allowed: dict[str, type]) -> dict:
         t = allowed.get(key)
         if t is None:
             raise HomeError(f"{path}: object has no field {key!r}")
+        if t is float and isinstance(member, int) and not isinstance(member, bool):
+            continue  # a whole number of seconds
         if member is not None and not isinstance(member, t) or isinstance(member, bool) and t is not bool:
             raise HomeError(f"{path}: expected {t.__name__} - at $.value.{key}")
     return value
@@ -176,7 +178,7 @@ def read_component(home_path: str, role_name: str) -> RoleContext:
     path = context.record_path()
     if not os.path.exists(path):
         raise HomeError(f'role "{role_name}" not found in {home_path}')
-    role = _read_light(path, {"executable": str, "retry": dict, "storage": int})
+    role = _read_light(path, {"executable": str, "retry": dict, "storage": int, "timeout": float})
     if not isinstance(role.get("executable"), str):
         raise HomeError(f"{path}: object missing required field `executable`")
     retry = role.get("retry")
@@ -189,5 +191,6 @@ def read_component(home_path: str, role_name: str) -> RoleContext:
             retry = msgspec.convert(retry, RetryIntervals)
         except msgspec.ValidationError as e:
             raise HomeError(f"{path}: {e} (in retry)") from None
-    context.role = _Fields(executable=role["executable"], retry=retry, storage=role.get("storage"))  # type: ignore[assignment]
+    context.role = _Fields(executable=role["executable"], retry=retry, storage=role.get("storage"),  # type: ignore[assignment]
+                           timeout=role.get("timeout"))
     return context

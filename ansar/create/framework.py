@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 from . import log as _log
 from ._arguments import RUNTIME_FLAGS, UsageError, split_arguments
-from .lifecycle import Aborted, Cannot, Completed, Faulted, Maybe, Nak, SelectTimer, Stop
+from .lifecycle import Aborted, Cannot, Completed, Faulted, Maybe, Nak, SelectTimer, Stop, TimedOut
 from .log import USER_LOG
 from .point import ROOT, Address, Threaded, _ids, _register
 
@@ -248,15 +248,47 @@ def _positional(main: Callable, settings: Any, input: Any) -> tuple:
     return (settings, input)[: max(0, min(room, 2))]
 
 
+class _Deadline:
+    """Internal: the role's timeout property ran out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+def _arm_deadline(driver: Any, seconds: float) -> None:
+    """The timeout property: a Stop for the main object after ``seconds``, and the kernel's
+    last resort for a process that cannot take it (hung in C code holding the GIL): SIGALRM,
+    whose default action ends the process, once the grace periods of a stop have passed too."""
+    import threading
+
+    timer = threading.Timer(seconds, lambda: driver._inbox.put((_Deadline(seconds), ROOT)))
+    timer.daemon = True
+    timer.start()
+    _signal.setitimer(_signal.ITIMER_REAL, seconds + _HARD_GRACE)
+
+
+_HARD_GRACE = 7.0  # seconds after a timeout before SIGALRM: the grace periods of a stop (5 + 2)
+
+
 class _Driver(Threaded):
     """The main thread's object: starts the main object, retries it, and passes on Stop."""
 
     def __init__(self) -> None:
         Threaded.__init__(self, "start_vector")
         self.stops = 0
+        self.timed_out = False
         self._poll = 0.1
 
-    def run_main(self, main: Callable, args: tuple, retry: Any) -> Any:
+    def run_main(self, main: Callable, args: tuple, retry: Any, timeout: Optional[float] = None) -> Any:
+        """The main object's value, with retries under a retry property; past ``timeout``
+        seconds the main object is stopped and the value is TimedOut."""
+        if timeout is None:
+            return self._attempts(main, args, retry)
+        _arm_deadline(self, timeout)
+        value = self._attempts(main, args, retry)
+        return TimedOut(seconds=timeout) if self.timed_out else value
+
+    def _attempts(self, main: Callable, args: tuple, retry: Any) -> Any:
         delays = None
         if retry is not None:
             from .retry import intervals
@@ -274,9 +306,10 @@ class _Driver(Threaded):
                 if delay is None:
                     return Faulted(condition="no success after retries", explanation="retry property exhausted")
                 self.console(f"Pausing for {delay:.6f} seconds")
-                m = self.select(Stop, seconds=delay)
+                m = self.select(Stop, _Deadline, seconds=delay)
                 if isinstance(m, SelectTimer):
                     continue
+                self.timed_out = isinstance(m, _Deadline)
                 return Aborted()
             return value
 
@@ -284,7 +317,13 @@ class _Driver(Threaded):
         from .lifecycle import Signal
 
         while True:
-            m = self.select(Completed, Stop, Signal)
+            m = self.select(Completed, Stop, Signal, _Deadline)
+            if isinstance(m, _Deadline):
+                self.timed_out = True
+                self.stops += 1
+                self.console(f"Timed out after {m.seconds:g} seconds")
+                self.send(Stop(), child)
+                continue
             if isinstance(m, Stop):
                 self.stops += 1
                 self.send(Stop(), child)
@@ -317,7 +356,7 @@ def _exit_status(value: Any) -> int:
         return value if 0 <= value <= 255 else 1  # what an exit status can carry; others mean failure
     if isinstance(value, Faulted):
         return value.exit_code if value.exit_code else 1
-    if isinstance(value, (Aborted, Cannot, Maybe, Nak)):
+    if isinstance(value, (Aborted, Cannot, Maybe, Nak, TimedOut)):
         return 1
     return 0
 
@@ -498,10 +537,11 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
         return 0
 
     _die_with_parent()
-    retry = None
+    retry = timeout = None
     _execution.holder = next(_ids)  # the lock holder's address (kept by tools too: same addresses)
     if context is not None:
         retry = _start_component(context, flags.get("point-of-origin"))
+        timeout = getattr(context.role, "timeout", None)
 
     driver = _Driver()
     _register(driver, ROOT)
@@ -509,7 +549,7 @@ def _create_object(name: str, main: Callable, settings: Any, input: Any, variabl
     if _log._level >= USER_LOG.TRACE:
         _describe_start(driver, main)
     _say_ready()
-    value = driver.run_main(main, _positional(main, settings, input), retry)
+    value = driver.run_main(main, _positional(main, settings, input), retry, timeout)
 
     if isinstance(value, Faulted):
         sys.stderr.write(f"{name}: {value}\n")
@@ -624,7 +664,7 @@ class _Execution:
 
         from ._history import open_execution
 
-        open_execution(context, os.getpid(), time.time())
+        open_execution(context, os.getpid(), time.time(), getattr(context.role, "timeout", None))
         self.context = context
 
     def close(self, document: Optional[bytes]) -> None:

@@ -36,6 +36,7 @@ class Execution(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     pid: int
     end: Optional[str] = None
     value: Any = None
+    deadline: Optional[str] = None  # with a timeout property: when it was to be stopped
 
 
 class _Document(msgspec.Struct, forbid_unknown_fields=True):

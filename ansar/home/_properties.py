@@ -1,7 +1,8 @@
 """Role properties: values the home keeps for a role beside its executable's settings.
 
 ``retry`` makes the role's process retry its main function (see ``ansar.create.retry``);
-``storage`` caps the bytes kept of the role's logs. A property that was never set is null.
+``storage`` caps the bytes kept of the role's logs; ``timeout`` is how long, in seconds, an
+execution may run before it is stopped and ends ``TimedOut``. A property never set is null.
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ T = TypeVar("T")
 STORAGE_LEAST = 1024  # a KiB
 STORAGE_MOST = 1 << 40  # a TiB
 
+TIMEOUT_MOST = 366 * 24 * 3600.0  # a year
+
 PROPERTIES: dict[str, Any] = {
     "retry": Optional[RetryIntervals],
     "storage": Optional[Annotated[int, msgspec.Meta(ge=STORAGE_LEAST, le=STORAGE_MOST)]],
+    "timeout": Optional[Annotated[float, msgspec.Meta(gt=0.0, le=TIMEOUT_MOST)]],
 }
 
 # What a value accepts, by the path msgspec names in its error.
 _RANGES = {f"$.value.{member}": f"{member}: {text}" for member, text in RANGES.items()}
-_RANGES["$.value"] = f"storage: bytes, {STORAGE_LEAST} to {STORAGE_MOST}"
+_VALUE_RANGES = {
+    "storage": f"storage: bytes, {STORAGE_LEAST} to {STORAGE_MOST}",
+    "timeout": f"timeout: seconds, above 0 and at most {TIMEOUT_MOST:g}",
+}
 
 
 class _Envelope(msgspec.Struct, Generic[T], forbid_unknown_fields=True):
@@ -64,9 +71,9 @@ def _expected(name: str, text: str) -> str:
     """`` (member: range)``: the range of the member an error names, if it has one."""
     path = text.rpartition(" - at `")[2].rstrip("`")
     path = path.split("[", 1)[0]  # first_steps[2] is one of first_steps
-    if name != "storage" and path == "$.value" or path not in _RANGES:
-        return ""
-    return f" ({_RANGES[path]})"
+    if path == "$.value":
+        return f" ({_VALUE_RANGES[name]})" if name in _VALUE_RANGES else ""
+    return f" ({_RANGES[path]})" if path in _RANGES else ""
 
 
 def encode_property(value: Any) -> bytes:
