@@ -56,7 +56,8 @@ def tour(tmp_path: Path, tool_env: dict[str, str]):
         pytest.skip("pyinstaller is not installed")
     folder = tmp_path / "tour"
     shutil.copytree(REPO / "examples", folder, ignore=shutil.ignore_patterns("__pycache__", ".ansar-home", "testing"))
-    t = Tour(folder, tool_env)
+    env = {k: v for k, v in tool_env.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}  # as from a shell
+    t = Tour(folder, env)
     yield t
     t.ansar("-f", "stop")
 
