@@ -13,7 +13,7 @@ import signal
 import time
 from typing import Any, Optional
 
-from ansar.home import Home, HomeError, is_running
+from ansar.home import Home, HomeError
 from ansar.home._store import home_lock
 
 from ._args import Parsed, Usage
@@ -125,7 +125,7 @@ class _Roles:
             arguments = role_arguments(self.home.path, name, origin)[:2]  # home and role: the Process adds them
             address = self.ansar.create(ar.Process, path, role_name=name, home_path=self.home.path,
                                         settings=arguments, debug_level=self.level,
-                                        environment=role_environment(context))
+                                        environment=role_environment(context), report_ready=True)
             self.pending[address] = name
             self.began[name] = time.monotonic()
             self.started[name] = time.time()
@@ -158,22 +158,19 @@ class _Roles:
             self.end(self.queued.pop(0), ar.Aborted())
 
     def wait_held(self, early: list) -> None:
-        """Until every role started holds its lock, or has ended (the home stays locked till then)."""
+        """Until every role started holds its lock, or has ended (the home stays locked till
+        then): each Process sends an Ack once its role said it is ready, which is after it took
+        its lock. Other messages meanwhile are kept, in order, in ``early``."""
         import ansar.create as ar
 
-        deadline = time.monotonic() + ROLE_READY_SECONDS
-        waiting = dict(self.pending)
-        while waiting and time.monotonic() < deadline:
-            for address, name in list(waiting.items()):
-                if is_running(self.home.role_context(name)) is not None:
-                    del waiting[address]
-            if not waiting:
-                break
-            m = self.ansar.select(ar.Completed, ar.Stop, seconds=0.01)  # a role's lock has no event to wait on
-            if isinstance(m, (ar.Completed, ar.Stop)):
+        waiting = set(self.pending)
+        while waiting:
+            m = self.ansar.select(ar.Completed, ar.Stop, ar.Ack, seconds=ROLE_READY_SECONDS)
+            if isinstance(m, ar.SelectTimer):
+                break  # a role that never says it is ready: the home is locked long enough
+            if not isinstance(m, ar.Ack):
                 early.append((m, self.ansar.return_address))
-                if isinstance(m, ar.Completed):
-                    waiting.pop(self.ansar.return_address, None)
+            waiting.discard(self.ansar.return_address)
 
 
 def _failed_only(home: Home, names: list[str]) -> list[str]:
@@ -237,8 +234,10 @@ def run_run(parsed: Parsed) -> int:
             if early:
                 m, sender = early.pop(0)
             elif roles.pending:
-                m = ansar.select(ar.Completed, ar.Stop, _Suspend, _Continue)
+                m = ansar.select(ar.Completed, ar.Stop, _Suspend, _Continue, ar.Ack)
                 sender = ansar.return_address
+                if isinstance(m, ar.Ack):
+                    continue  # a role (started after the first) is ready: nothing to do
             else:
                 roles.launch()
                 continue

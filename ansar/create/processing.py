@@ -23,7 +23,7 @@ from typing import Any, Optional  # processing loads on first use; typing is aff
 
 from . import log as _log
 from ._tree import Hurry, stop_tree
-from .lifecycle import Aborted, Faulted, Stop
+from .lifecycle import Aborted, Ack, Faulted, Stop
 from .log import USER_LOG
 from .point import Threaded
 
@@ -84,13 +84,13 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _wait_ready(fd: int, seconds: float) -> bool:
+def _wait_ready(fd: int, seconds: Optional[float]) -> bool:
     """True once the child said it is ready (wrote to its end of the pipe), or ended."""
     import select
 
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    return bool(poller.poll(seconds * 1000))
+    return bool(poller.poll(None if seconds is None else seconds * 1000))
 
 
 class Process(Threaded):
@@ -106,6 +106,7 @@ class Process(Threaded):
         grace: Optional[float] = None,
         debug_level: Optional[int] = None,
         environment: Optional[dict] = None,
+        report_ready: bool = False,
     ) -> None:
         Threaded.__init__(self, "Process")
         self.executable = name
@@ -116,6 +117,7 @@ class Process(Threaded):
         self.grace = INTERRUPT_GRACE if grace is None else grace
         self.debug_level = debug_level  # the child's; None: this program's own
         self.environment = dict(environment or {})  # added to the child's environment
+        self.report_ready = report_ready  # send the parent an Ack once the child says it is ready
         self.state = "INITIAL"
         self._stopped = False
 
@@ -180,6 +182,8 @@ class Process(Threaded):
         self._log(USER_LOG.OBJECT, "(", f"Started process ({proc.pid})")
         waiter = threading.Thread(target=self._wait, args=(proc, data), name="wait", daemon=True)
         waiter.start()
+        if self.report_ready:
+            threading.Thread(target=self._tell_ready, args=(ready,), name="ready", daemon=True).start()
         try:
             m = self.select(_Exited, Stop)
             if isinstance(m, Stop):
@@ -198,6 +202,16 @@ class Process(Threaded):
         self.state = "ENDED"
         self._log(USER_LOG.OBJECT, ")", f"Process ({proc.pid}) ended with {m.returncode}")
         return self._result(m, stopped=self._stopped)
+
+    def _tell_ready(self, ready: int) -> None:
+        """Ack to the parent once the child is ready (or has ended: its Completed follows)."""
+        from .point import send
+
+        try:
+            _wait_ready(ready, None)
+        except (OSError, ValueError):
+            pass  # the descriptor was closed: the child has ended
+        send(Ack(), self.parent_address, self.address)
 
     def _stop_pending(self) -> bool:
         """A Stop is already waiting (looked at without blocking; other messages stay queued)."""
