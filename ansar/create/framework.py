@@ -595,10 +595,10 @@ def _start_component(context: Any, origin: Optional[str]) -> Any:
             _fail(f"cannot keep logs in {context.logs_path()} ({e.strerror})", 1)
         _log.set_sink(_Both(_log.set_sink(storage), _log.log_level(), storage))
         _log.set_log_level(USER_LOG.DEBUG)
+    _execution.open(context)  # first: the execution's records (ansar log --start=N) begin after its start
     if _log._level >= USER_LOG.OBJECT:
         _log.write(USER_LOG.OBJECT, "+", _execution.holder, "lock_and_hold", f"Created by {ROOT!r}")
         _log.write(USER_LOG.OBJECT, ">", _execution.holder, "lock_and_hold", f"Sent Ready to {ROOT!r}")
-    _execution.open(context)
     from ._context import set_context
     from .storage import set_folders
 
