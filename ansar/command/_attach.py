@@ -58,7 +58,7 @@ def run_attach(parsed: Parsed) -> int:
             if interrupts[0] and not stopping:
                 stopping = True
                 left = [c for n, c in contexts.items() if n not in ended]
-                from ansar.create._tree import Hurry
+                from ansar.home._running import Hurry
 
                 hurry = Hurry()
                 signal.signal(signal.SIGINT, lambda s, f, h=hurry: h.set())  # a second Ctrl-C hurries
