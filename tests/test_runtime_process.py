@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from support_running import gone, wait_for
 
 import ansar.create as ar
 from ansar.create import log as ar_log
@@ -45,20 +46,6 @@ def executable(tmp_path: Path, name: str, body: str) -> Path:
     path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
-
-
-def wait_for(condition, seconds: float = DEADLINE, what: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} not met within {seconds}s"
-        time.sleep(0.01)  # polling with a deadline
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def read_pids(path: Path) -> list[int]:

@@ -14,24 +14,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from support_running import gone, wait_for
 
 from ansar.create import _tree
 
 DEADLINE = 20.0
-
-
-def wait_for(condition, seconds: float = DEADLINE, what: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} not met within {seconds}s"
-        time.sleep(0.01)  # polling with a deadline
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 # A parent that starts children of several kinds, writes all their pids to PIDS_FILE and waits.

@@ -9,10 +9,11 @@ lock, which a starting role needs too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import msgspec
 
@@ -99,9 +100,10 @@ def _closed(records: list[Execution], stamp: float, *, spare_last: bool,
     return msgspec.convert(builtins, list[Execution]), count
 
 
-def _close_under_lock(context: RoleContext, value: Optional[list] = None) -> Optional[list[Execution]]:
-    """Take the role lock, re-read and close every open record (as lost, or with ``value``);
-    None if the lock is taken."""
+@contextlib.contextmanager
+def _role_lock_taken(context: RoleContext) -> Iterator[bool]:
+    """Try the role's lock (as a starting role takes it) and hold it for the block; the block is
+    given False when another process holds it or the lock file was replaced meanwhile."""
     import fcntl
 
     lock_path = context.lock_path()
@@ -113,23 +115,32 @@ def _close_under_lock(context: RoleContext, value: Optional[list] = None) -> Opt
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return None
-        try:  # a lock file replaced meanwhile is not the one a starting role takes
-            if os.fstat(fd).st_ino != os.stat(lock_path).st_ino:
-                return None
-        except FileNotFoundError:
+            taken = os.fstat(fd).st_ino == os.stat(lock_path).st_ino  # not a file replaced meanwhile
+        except (BlockingIOError, FileNotFoundError):
+            taken = False
+        yield taken
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write(path: str, records: list[Execution]) -> None:
+    try:
+        write_atomic(path, _encoder.encode(_Document(records[-KEEP:])), 0o600)
+    except OSError as e:
+        raise HomeError(f"{path}: cannot write ({e.strerror})") from None
+
+
+def _close_under_lock(context: RoleContext, value: Optional[list] = None) -> Optional[list[Execution]]:
+    """Take the role lock, re-read and close every open record (as lost, or with ``value``);
+    None if the lock is taken."""
+    with _role_lock_taken(context) as taken:
+        if not taken:
             return None
         path = context.history_path()
         records, count = _closed(_read(path), time.time(), spare_last=False, value=value)
         if count:
-            try:
-                write_atomic(path, _encoder.encode(_Document(records)), 0o600)
-            except OSError as e:
-                raise HomeError(f"{path}: cannot write ({e.strerror})") from None
+            _write(path, records)
         return records
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def read_history(context: RoleContext, *, close_stale: bool = True) -> list[Execution]:
@@ -161,29 +172,15 @@ def record_unstarted(context: RoleContext, began: float, value: list) -> None:
     """An execution of ``ansar run`` that ended before its process held the role lock (settings it
     refused, a crash at import): recorded, so that ``history`` and ``run --failed`` see it. Nothing
     is written if the process did record itself, or if another instance holds the lock now."""
-    import fcntl
-
-    lock_path = context.lock_path()
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with _role_lock_taken(context) as taken:
+        if not taken:
             return
         path = context.history_path()
         records = _read(path)
         if records and epoch_of(records[-1].start) >= began - 0.001:
             return  # the process opened an execution of its own
         records.append(Execution(start=format_time(began), pid=0, end=format_time(time.time()), value=value))
-        try:
-            write_atomic(path, _encoder.encode(_Document(records[-KEEP:])), 0o600)
-        except OSError as e:
-            raise HomeError(f"{path}: cannot write ({e.strerror})") from None
-    finally:
-        os.close(fd)
+        _write(path, records)
 
 
 def was_lost(execution: Execution) -> bool:
