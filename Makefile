@@ -2,6 +2,7 @@
 #
 #   make test    lint and run the tests in .venv (created and filled when missing)
 #   make slow    the tour's development loop with real pyinstaller builds
+#   make bench   the benchmarks (runtime, running roles, logs, deploy) against peers, by hand
 #   make demo    the examples as tools, the tour's first steps with the ansar command, then the
 #                tour's development loop (examples/Makefile) in a copy of examples/
 #   make build   each example as a single executable, dist/<name>, with pyinstaller
@@ -18,7 +19,7 @@ SOURCES := $(wildcard ansar/*.py ansar/*/*.py examples/lib/*.py)
 # The examples find each other (ar.Process) and the venv's python3 through PATH.
 DEMO_PATH := $(CURDIR)/bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all test slow lint compile demo build docs clean
+.PHONY: all test slow bench lint compile demo build docs clean
 
 all: test
 
@@ -47,6 +48,13 @@ test: lint compile $(VENV)/.installed-build
 # The tour's loop with real pyinstaller builds of every example (minutes; not part of make test).
 slow: compile $(VENV)/.installed-build
 	ANSAR_TOUR_BUILD=dist $(BIN)/python -m pytest tests/test_tour.py
+
+# Benchmarks, by hand: each prints its figures beside peers measured in the same run.
+bench: compile
+	$(BIN)/python bench/bench_runtime.py
+	$(BIN)/python bench/bench_running.py
+	$(BIN)/python bench/bench_log.py
+	$(BIN)/python bench/bench_deploy.py
 
 demo: compile
 	PATH="$(DEMO_PATH)" sh examples/demo.sh
