@@ -230,3 +230,8 @@ def test_a_role_run_by_hand_in_component_mode_blocks_delete(examples: Ansar) -> 
 
 def test_python3_is_available_for_the_launchers() -> None:
     assert shutil.which("python3") is not None
+
+
+def test_force_destroy_of_a_home_that_is_not_there_is_done(ansar: Ansar) -> None:
+    assert ansar.ok("-f", "destroy") == ""
+    assert ansar.refused(1, "destroy").endswith("no such home")

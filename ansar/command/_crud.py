@@ -119,6 +119,12 @@ def run_delete(parsed: Parsed) -> int:
 
 
 def run_destroy(parsed: Parsed) -> int:
+    if parsed.force:
+        import os
+
+        path = parsed.words[0] if parsed.words else parsed.settings["home-path"]
+        if not os.path.lexists(path):
+            return 0  # -f: nothing there is nothing to destroy (a make clean from a fresh checkout)
     home = home_of(parsed, 0)
     home.check_destroy()
     with home.locked():
