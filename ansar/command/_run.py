@@ -14,6 +14,7 @@ import time
 from typing import Any, Optional
 
 from ansar.home import Home, HomeError
+from ansar.home._launch import READY_SECONDS
 from ansar.home._store import home_lock
 
 from ._args import Parsed, Usage
@@ -22,7 +23,6 @@ from ._running import clear_for, level_of
 
 __all__ = ["run_run"]
 
-ROLE_READY_SECONDS = 30.0  # how long the home stays locked for a started role to take its lock
 
 
 class _Suspend:
@@ -165,7 +165,7 @@ class _Roles:
 
         waiting = set(self.pending)
         while waiting:
-            m = self.ansar.select(ar.Completed, ar.Stop, ar.Ack, seconds=ROLE_READY_SECONDS)
+            m = self.ansar.select(ar.Completed, ar.Stop, ar.Ack, seconds=READY_SECONDS)
             if isinstance(m, ar.SelectTimer):
                 break  # a role that never says it is ready: the home is locked long enough
             if not isinstance(m, ar.Ack):

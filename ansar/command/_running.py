@@ -21,7 +21,6 @@ from ._common import home_of, search_of
 
 __all__ = ["clear_for", "level_of", "run_start", "run_status", "run_stop"]
 
-ROLE_READY_SECONDS = 30.0  # run and start wait this long for each role to hold its lock
 
 
 def _mismatch(action: str, search: Any, what: str, items: list[str]) -> HomeError:
@@ -99,7 +98,7 @@ def run_start(parsed: Parsed) -> int:
             except HomeError as e:
                 failed.append((name, str(e)))
         ansar.console(f"Start roles ({', '.join(c.role_name for c, _ in launches)})")
-        failed += start_roles(launches, seconds=ROLE_READY_SECONDS)
+        failed += start_roles(launches)
     for name, reason in sorted(failed):
         sys.stderr.write(f'ansar: role "{name}" did not start ({reason})\n')
     return 1 if failed else 0
