@@ -116,16 +116,6 @@ def _entries(folder: str, want_json: bool) -> list[tuple[str, str]]:
     return found
 
 
-def _read(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise HomeError(f"{path}: cannot read ({e.strerror})") from None
-
-
 def _same_value(ours: Optional[bytes], theirs: bytes) -> bool:
     """The same document, whatever its layout (the home keeps what the executable printed)."""
     if ours is None:
@@ -224,10 +214,10 @@ def _mirror(source: str, target: str) -> Optional[Transfer]:
 def _checked_value(home: Home, context: RoleContext, kind: str, path: str,
                    replaced: dict[str, str]) -> Optional[Value]:
     """The value of ``path`` to store for the role, or None when the home has it already."""
-    theirs = _read(path)
+    theirs = _store.read_file(path)
     assert theirs is not None and context.role is not None
     where = context.settings_path() if kind == "settings" else context.input_path()
-    ours = _read(where)
+    ours = _store.read_file(where)
     if _same_value(ours, theirs):
         return None
     executable = context.role.executable
@@ -276,7 +266,7 @@ def _stopped_path(home: Home) -> str:
 def read_stopped(home: Home) -> list[str]:
     """Roles an earlier deploy stopped and did not start again (it was killed)."""
     path = _stopped_path(home)
-    data = _read(path)
+    data = _store.read_file(path)
     if data is None:
         return []
     try:

@@ -107,14 +107,7 @@ class Home:
 
     def read_value(self, name: str, kind: str) -> Optional[bytes]:
         """The stored settings or input of a role, or None when its executable has none."""
-        path = self.value_path(name, kind)
-        try:
-            with open(path, "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            raise HomeError(f"{path}: cannot read ({e.strerror})") from None
+        return _store.read_file(self.value_path(name, kind))
 
     def read_document(self, name: str, kind: str) -> Optional[bytes]:
         """``read_value``, and HomeError naming the file when it is not a ``{"value": ...}`` document."""

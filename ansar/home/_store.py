@@ -18,8 +18,8 @@ from ansar.create._atomic import write_atomic
 from ansar.create._role import HomeError
 
 __all__ = [
-    "HOME_LOCK", "Change", "check_removable", "home_lock", "make_folder", "remove_file", "remove_tree",
-    "write_file",
+    "HOME_LOCK", "Change", "check_removable", "home_lock", "make_folder", "read_file", "remove_file",
+    "remove_tree", "write_file",
 ]
 
 HOME_LOCK = ".home.lock"
@@ -34,6 +34,17 @@ def make_folder(path: str) -> None:
         raise HomeError(f"{path}: exists and is not a folder") from None
     except OSError as e:
         raise HomeError(f"{path}: cannot create folder ({e.strerror})") from None
+
+
+def read_file(path: str) -> Optional[bytes]:
+    """The contents of ``path``, or None when it is not there."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise HomeError(f"{path}: cannot read ({e.strerror})") from None
 
 
 def write_file(path: str, data: bytes) -> None:
