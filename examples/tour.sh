@@ -22,6 +22,7 @@ trap cleanup EXIT
 cp -r "$here" "$work/tour"
 rm -rf "$work/tour/__pycache__" "$work/tour/lib/__pycache__" "$work/tour/.ansar-home" "$work/tour/testing"
 cd "$work/tour"
+unset MAKELEVEL MAKEFLAGS MFLAGS  # the loop's make as from a shell, also under make demo
 make="make --no-print-directory BUILD=${BUILD:-build}${PORT:+ PORT=$PORT}"
 
 # Start with nothing, create the multi-process configuration, establish an operational state.
