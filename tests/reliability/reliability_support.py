@@ -6,6 +6,7 @@ No tests live here. The figures are module state, printed by ``conftest.pytest_t
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 __all__ = [
     "BIN", "DEADLINE", "FIGURES", "REPO", "SOAK", "Cli", "Figures", "InProcess", "check_home", "gone",
@@ -177,6 +178,23 @@ def role_instances(home: Path | str, role: str) -> list[int]:
         if mine in argv and home_arg in argv and not gone(pid):
             found.append(pid)
     return sorted(found)
+
+
+@contextlib.contextmanager
+def subreaper(on: bool) -> Iterator[None]:
+    """This process adopts orphans (PR_SET_CHILD_SUBREAPER, as tests/conftest.py sets it) or, with
+    ``on`` False, lets them go to init for the duration: the two worlds a role's process lives in
+    (a desktop's systemd --user is a subreaper, a plain server's init is not)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    was = ctypes.c_int(0)
+    libc.prctl(37, ctypes.byref(was), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
+    libc.prctl(36, int(on), 0, 0, 0)
+    try:
+        yield
+    finally:
+        libc.prctl(36, was.value, 0, 0, 0)
 
 
 def kill_all(pids: Iterable[int]) -> None:
