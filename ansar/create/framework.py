@@ -231,8 +231,16 @@ def _die_with_parent() -> None:
         libc.prctl(1, _signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
+    # The parent died before we could ask to follow it? Its pid is gone (our parent is now init, or
+    # a subreaper; or, under a single-file executable's bootloader, the bootloader outlived it).
+    try:
+        os.kill(int(expected), 0)
+    except ProcessLookupError:
+        os._exit(1)
+    except (PermissionError, ValueError):
+        pass
     if os.getppid() == 1 and expected != "1":
-        os._exit(1)  # the parent died before we could ask to follow it
+        os._exit(1)
 
 
 # --- running ---------------------------------------------------------------------------------------
