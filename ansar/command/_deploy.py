@@ -218,8 +218,7 @@ def run_deploy(parsed: Parsed) -> int:
         raise Usage("deploy: needs a build folder, a snapshot or both (ansar deploy --help)")
     import ansar.create as ar
     from ansar.create import log as ar_log
-    from ansar.home._deploy import check_folder, plan_deploy, store_value
-    from ansar.home._transfer import FolderTransfer
+    from ansar.home._deploy import check_folder, plan_deploy, read_stopped
 
     home = open_existing_home(home_path)
     build = check_folder(build, "build folder") if build else None
@@ -227,31 +226,48 @@ def run_deploy(parsed: Parsed) -> int:
     ar_log.set_log_level(_level(parsed.globals["debug-level"]))
     step = _stepper()
     _bind()
-    with ar.OpenChannel("ansar", as_program=True) as ansar, home_lock(home.path):
+    with ar.OpenChannel("ansar", as_program=True) as ansar:
         ansar.trace("Call the sub-command function")
-        plan = plan_deploy(home, build, storage)
-        for line in plan.detected:
-            ansar.console(line)
-        roles = _Roles("deploy", ansar, home, step)
-        if plan.empty and not roles.left_stopped():
-            roles.forget()
+        # A first look without the lock and without asking executables: an unchanged home is left
+        # alone as quickly as it is listed. Anything found is looked at again, holding the lock.
+        if plan_deploy(home, build, storage, check=False).empty and not read_stopped(home):
             ansar.console("Nothing to deploy")
             return 0
-        affected = sorted(plan.affected)
-        if affected:
-            roles.clear(affected, None, parsed.force)
-        try:
-            if not plan.empty:
-                ansar.console("Starting transfer of materials")
-            for transfer in plan.transfers:
-                ansar.create(FolderTransfer, transfer, step)
-                value = ansar.select(ar.Completed).value
-                if isinstance(value, ar.Faulted):
-                    raise HomeError(value.condition or f"{transfer.target}: transfer failed")
-                ansar.console(f'Completed transfer to "{transfer.target}"')
-            for value in plan.values:
-                store_value(home, value)
-                step(f"{value.kind} {value.role}")
-        finally:
-            failed = roles.restore(pending_too=True)
+        with home_lock(home.path):
+            failed = _deploy_locked(ansar, home, build, storage, parsed.force, step)
     return _report(failed)
+
+
+def _deploy_locked(ansar: Any, home: Home, build: Optional[str], storage: Optional[str], force: bool,
+                   step: Callable[[str], None]) -> list[tuple[str, str]]:
+    """The deploy, inside the home's lock; the roles that were not started again."""
+    import ansar.create as ar
+    from ansar.home._deploy import plan_deploy, store_value
+    from ansar.home._transfer import FolderTransfer
+
+    plan = plan_deploy(home, build, storage)
+    for line in plan.detected:
+        ansar.console(line)
+    roles = _Roles("deploy", ansar, home, step)
+    if plan.empty and not roles.left_stopped():
+        roles.forget()
+        ansar.console("Nothing to deploy")
+        return []
+    affected = sorted(plan.affected)
+    if affected:
+        roles.clear(affected, None, force)
+    try:
+        if not plan.empty:
+            ansar.console("Starting transfer of materials")
+        for transfer in plan.transfers:
+            ansar.create(FolderTransfer, transfer, step)
+            value = ansar.select(ar.Completed).value
+            if isinstance(value, ar.Faulted):
+                raise HomeError(value.condition or f"{transfer.target}: transfer failed")
+            ansar.console(f'Completed transfer to "{transfer.target}"')
+        for value in plan.values:
+            store_value(home, value)
+            step(f"{value.kind} {value.role}")
+    finally:
+        failed = roles.restore(pending_too=True)
+    return failed

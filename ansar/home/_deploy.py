@@ -128,9 +128,12 @@ def _same_value(ours: Optional[bytes], theirs: bytes) -> bool:
         return False
 
 
-def plan_deploy(home: Home, build: Optional[str], snapshot: Optional[str]) -> Plan:
+def plan_deploy(home: Home, build: Optional[str], snapshot: Optional[str], *, check: bool = True) -> Plan:
     """What deploying ``build`` (a folder of executables) and ``snapshot`` would change; nothing is
-    changed. HomeError, naming the entry, for anything that cannot be deployed."""
+    changed. HomeError, naming the entry, for anything that cannot be deployed.
+
+    With ``check`` false no executable is asked: a settings or input document that differs from
+    the home's is taken for a change (a first look, to see whether there is anything to do)."""
     plan = Plan()
     contexts = {name: home.role(name) for name in home.names()}
     by_executable: dict[str, list[str]] = {}
@@ -181,7 +184,7 @@ def plan_deploy(home: Home, build: Optional[str], snapshot: Optional[str]) -> Pl
     for section, kind, text in ((SETTINGS, "settings", "settings change"), (INPUT, "input", "input changes")):
         for name, path in sections[section]:
             context = contexts[name]
-            value = _checked_value(home, context, kind, path, replaced)
+            value = _checked_value(home, context, kind, path, replaced, check)
             if value is not None:
                 plan.values.append(value)
                 plan.affect([name])
@@ -212,7 +215,7 @@ def _mirror(source: str, target: str) -> Optional[Transfer]:
 
 
 def _checked_value(home: Home, context: RoleContext, kind: str, path: str,
-                   replaced: dict[str, str]) -> Optional[Value]:
+                   replaced: dict[str, str], check: bool = True) -> Optional[Value]:
     """The value of ``path`` to store for the role, or None when the home has it already."""
     theirs = _store.read_file(path)
     assert theirs is not None and context.role is not None
@@ -220,6 +223,8 @@ def _checked_value(home: Home, context: RoleContext, kind: str, path: str,
     ours = _store.read_file(where)
     if _same_value(ours, theirs):
         return None
+    if not check:
+        return Value(context.role_name, kind, Encoding(theirs, False))
     executable = context.role.executable
     program = replaced.get(executable) or home.executable_path(executable)
     try:
