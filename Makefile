@@ -40,7 +40,7 @@ compile: $(VENV)/.installed-test
 	$(BIN)/python -m compileall -q ansar examples > /dev/null
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff check --extend-exclude tests/reliability $(LINTED)
 
 # The one slow test builds an example with PyInstaller, so the test run installs the build extra too.
 test: lint compile $(VENV)/.installed-build
@@ -49,6 +49,7 @@ test: lint compile $(VENV)/.installed-build
 # The reliability suite (faults injected, figures printed): still being built, and not yet steady
 # on a loaded machine, so not part of make test until it is.
 reliability: compile
+	$(BIN)/ruff check tests/reliability
 	$(BIN)/python -m pytest tests/reliability
 
 # The tour's loop with real pyinstaller builds of every example (minutes; not part of make test).
