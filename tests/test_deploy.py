@@ -273,6 +273,23 @@ def test_snapshot_of_running_roles_is_refused_and_with_force_they_stop_and_come_
     cli.ok("snapshot", "-f", "testing", "--home-path=.ansar-home")  # -f after it too: stops, replaces
 
 
+def test_a_killed_snapshots_hidden_folder_is_cleared_by_the_next(cli: Cli) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    left = cli.cwd / f".testing.snapshot-{dead}"
+    write(left / "model-by-role/server-0/half.json", "half")
+    cli.ok("snapshot", "testing")
+    assert sorted(n for n in os.listdir(cli.cwd) if "testing" in n) == ["testing"]
+
+
+def test_an_unchanged_deploy_does_without_the_home_lock(cli: Cli) -> None:
+    from filelock import FileLock
+
+    cli.ok("snapshot", "testing")
+    with FileLock(str(cli.home / ".home.lock")):  # another command changing the home, say
+        assert cli.console("deploy", "--storage-path=testing") == [("ansar", "Nothing to deploy")]
+
+
 def test_deploy_of_an_unchanged_snapshot_has_nothing_to_do(cli: Cli) -> None:
     cli.ok("snapshot", "testing")
     before = digest(cli.home)
