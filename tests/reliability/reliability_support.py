@@ -96,9 +96,18 @@ def _state(pid: int) -> Optional[str]:
 
 
 def gone(pid: int) -> bool:
-    """The process has ended (a zombie waiting for its parent counts as ended)."""
+    """The process has ended: a zombie waiting for its parent counts as ended once its last
+    thread has (the leader of a killed threaded process is a zombie before the others end, and
+    the process's files, its locks with them, are closed only when the last one has)."""
     state = _state(pid)
-    return state is None or state in ("Z", "X")
+    if state is None or state == "X":
+        return True
+    if state != "Z":
+        return False
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) <= 1
+    except OSError:
+        return True
 
 
 def read_until(fd: int, text: bytes, seconds: float = DEADLINE, seen: bytes = b"") -> bytes:
