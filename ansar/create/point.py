@@ -79,6 +79,8 @@ def halt(address: int) -> None:
 class Point:
     """The base of every object: sending, logging, tests, children and timers."""
 
+    _put: Optional[Callable[[tuple], None]] = None  # a Threaded object's inbox.put, called directly
+
     def __init__(self) -> None:
         self.address: Address = Address(0)
         self.parent_address: Address = ROOT
@@ -129,6 +131,8 @@ class Point:
         target = _objects.get(address)
         if target is None or _log._level >= _OBJECT:
             self._send_logged(message, address)
+        elif target._put is not None:
+            target._put((message, self.address))
         else:
             target._deliver(message, self.address)
 
@@ -145,6 +149,8 @@ class Point:
         target = _objects.get(address)
         if target is None or _log._level >= _OBJECT:
             self._send_logged(message, address)
+        elif target._put is not None:
+            target._put((message, self.address))
         else:
             target._deliver(message, self.address)
 
@@ -261,6 +267,8 @@ class Threaded(Point):
         Point.__init__(self)
         self._name = name
         self._inbox: SimpleQueue = SimpleQueue()
+        self._put = self._inbox.put
+        self._get = self._inbox.get
         self._saved: deque = deque()
         # The main thread waits in slices: a signal landing just before a wait with no timeout
         # would leave its Python handler unrun until some message arrived.
@@ -281,7 +289,7 @@ class Threaded(Point):
         """
         if seconds is None and self._poll is None and not self._saved:
             # The hot path: nothing kept, no time limit, so the next message is likely the one.
-            message, sender = self._inbox.get()
+            message, sender = self._get()
             t = type(message)
             if t is not SelectTimer and (not types or isinstance(message, types)):
                 if t is Completed or _log._level >= _OBJECT:
