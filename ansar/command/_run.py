@@ -109,7 +109,7 @@ class _Roles:
     def launch(self) -> None:
         """Start queued roles, in name order, while there is room under --jobs."""
         import ansar.create as ar
-        from ansar.home._launch import ORIGIN_KEEP, ORIGIN_RUN, role_arguments, role_environment
+        from ansar.home._launch import create_role_object
 
         while self.queued and (self.jobs is None or len(self.pending) < self.jobs):
             name = self.queued.pop(0)
@@ -121,11 +121,7 @@ class _Roles:
                 self.ansar.fault(str(e))
                 self.end(name, ar.Faulted(condition=str(e), explanation="role cannot start"))
                 continue
-            origin = ORIGIN_KEEP if self.keep else ORIGIN_RUN
-            arguments = role_arguments(self.home.path, name, origin)[:2]  # home and role: the Process adds them
-            address = self.ansar.create(ar.Process, path, role_name=name, home_path=self.home.path,
-                                        settings=arguments, debug_level=self.level,
-                                        environment=role_environment(context), report_ready=True)
+            address = create_role_object(self.ansar, context, path, self.level, self.keep)
             self.pending[address] = name
             self.began[name] = time.monotonic()
             self.started[name] = time.time()

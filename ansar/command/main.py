@@ -65,10 +65,14 @@ COMMANDS: dict[str, Command] = {
                  Setting("failed", bool, False, "only the matched roles whose latest execution failed"),
                  Setting("keep-logs", bool, False, "also keep each role's records in its log storage, at every "
                          "level (ansar log)"),
+                 Setting("no-deps", bool, False, "refuse instead of starting roles the matched ones are after "
+                         "(property after) in the background"),
                  INVERT, HOME_PATH], most=1),
         Command("start", "[search]", "start every matching role in the background and return",
                 [Setting("restore", bool, False, "only the matched roles whose latest execution was lost "
                          "(killed, or the machine stopped)"),
+                 Setting("no-deps", bool, False, "refuse instead of also starting roles the matched ones are after "
+                         "(property after)"),
                  INVERT, HOME_PATH], most=1),
         Command("stop", "[search]", "stop every matching role that runs, with its whole process tree",
                 [INVERT, HOME_PATH], most=1),

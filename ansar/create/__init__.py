@@ -19,6 +19,7 @@ _LAZY = {
     "OpenChannel": "channel",
     "TestRecord": "test", "TestReport": "test", "TestSuite": "test", "test_enquiry": "test",
     "RetryIntervals": "retry",
+    "ready": "_ready",
     "CodecError": "codec", "Incognito": "codec",
     "File": "storage", "FileNotFound": "storage", "Folder": "storage",
     "model_folder": "storage", "resource_folder": "storage", "tmp_folder": "storage",
@@ -46,7 +47,7 @@ __all__ = [
     "USER_LOG", "UUID", "Unicode", "Unsigned2", "Unsigned4", "Unsigned8", "UserDefined", "VectorOf", "Word",
     "WorldTime",
     "bind", "command_variables", "create_object", "default_deque", "default_map", "default_set",
-    "default_vector", "halt", "model_folder", "resource_folder", "test_enquiry", "tmp_folder",
+    "default_vector", "halt", "model_folder", "ready", "resource_folder", "test_enquiry", "tmp_folder",
 ]
 
 

@@ -197,8 +197,10 @@ def _hold_role_lock(context: Any) -> int:
     # A plain write: the pid is a courtesy for messages (the lock is what counts) and goes stale
     # on a crash anyway, so it is not worth two fsyncs on every start.
     # The start time beside the pid: a reader never takes a later process that reused the pid for us.
+    from ._ready import clear_ready
     from ._tree import start_ticks
 
+    clear_ready(lock_path)  # before the pid: a role seen running is never ready from before
     pid = os.getpid()
     with open(pid_path, "w", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW | os.O_TRUNC, 0o600)) as f:
         f.write(f"{pid} {start_ticks(pid)}\n")

@@ -13,7 +13,7 @@ import os
 import select
 import subprocess
 import time
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from ansar.create._logstore import current_file, log_files
 from ansar.create._role import HomeError, RoleContext
@@ -21,8 +21,8 @@ from ansar.create.log import USER_LOG, LogRecord, format_record
 
 from ._running import is_running, lineage_marker
 
-__all__ = ["ORIGIN_KEEP", "ORIGIN_RUN", "ORIGIN_START", "READY_SECONDS", "Launch", "role_arguments", "role_environment",
-           "start_roles"]
+__all__ = ["ORIGIN_KEEP", "ORIGIN_RUN", "ORIGIN_START", "READY_SECONDS", "Launch", "create_role_object",
+           "role_arguments", "role_environment", "start_roles"]
 
 ORIGIN_RUN = "1"  # --point-of-origin: started by ``ansar run``
 ORIGIN_START = "2"  # started by ``ansar start``: records go to log storage
@@ -39,6 +39,18 @@ def role_environment(context: RoleContext) -> dict[str, str]:
     """What a role's process gets beside the caller's environment: the marker its tree inherits."""
     name, _, value = lineage_marker(context).decode().partition("=")
     return {name: value}
+
+
+def create_role_object(parent: Any, context: RoleContext, path: str, level: int, keep: bool) -> Any:
+    """The child object of ``ansar run`` (``parent``) that runs one role: an ``ar.Process`` of its
+    executable at ``path``, which sends ``parent`` an Ack once the role is ready for a Stop and
+    its Completed when it ends. Returns the object's address."""
+    import ansar.create as ar
+
+    arguments = role_arguments(context.home_path, context.role_name, ORIGIN_KEEP if keep else ORIGIN_RUN)
+    return parent.create(ar.Process, path, role_name=context.role_name, home_path=context.home_path,
+                         settings=arguments[:2],  # the Process adds home and role
+                         debug_level=level, environment=role_environment(context), report_ready=True)
 
 
 class Launch:
