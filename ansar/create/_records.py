@@ -5,14 +5,14 @@ Loaded only where needed; a component at start-up reads them with ``_role.read_c
 
 from __future__ import annotations
 
-from typing import Generic, Optional, TypeVar
+from typing import Generic, Optional, TypeVar, Union
 
 import msgspec
 
 from ._role import HOME_VERSION, HomeError
 from .retry import RetryIntervals
 
-__all__ = ["Envelope", "HomeRecord", "RoleRecord", "read_record"]
+__all__ = ["Envelope", "HomeRecord", "ReadyCheck", "RoleRecord", "read_record"]
 
 T = TypeVar("T")
 
@@ -28,13 +28,25 @@ class HomeRecord(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     redirect: dict[str, str] = {}
 
 
+class ReadyCheck(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Property ``ready`` in full: how long to wait, and what says ready instead of ``ar.ready``:
+    a TCP connect to ``port`` on 127.0.0.1 succeeds, or a record of the role holds ``text``."""
+
+    seconds: float
+    port: Optional[int] = None
+    text: Optional[str] = None
+
+
 class RoleRecord(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """One role: the executable it runs and its properties."""
+    """One role: the executable it runs (``(command)`` for a command role) and its properties."""
 
     executable: str
     retry: Optional[RetryIntervals] = None
     storage: Optional[int] = None  # cap on the role's log storage, in bytes
     timeout: Optional[float] = None  # seconds an execution may run before it is stopped, TimedOut
+    after: Optional[list[str]] = None  # searches: roles that must be up before this one starts
+    ready: Union[float, ReadyCheck, None] = None  # seconds to wait for ar.ready, or a ReadyCheck
+    exclusive: Optional[str] = None  # roles sharing this name never run at once
 
 
 def read_record(path: str, kind: type[T]) -> T:

@@ -178,7 +178,8 @@ def read_component(home_path: str, role_name: str) -> RoleContext:
     path = context.record_path()
     if not os.path.exists(path):
         raise HomeError(f'role "{role_name}" not found in {home_path}')
-    role = _read_light(path, {"executable": str, "retry": dict, "storage": int, "timeout": float})
+    role = _read_light(path, {"executable": str, "retry": dict, "storage": int, "timeout": float,
+                              "after": list, "ready": object, "exclusive": str})  # the last three are ansar's
     if not isinstance(role.get("executable"), str):
         raise HomeError(f"{path}: object missing required field `executable`")
     retry = role.get("retry")
