@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from ._records import HomeRecord, RoleRecord, read_record
 
 __all__ = [
-    "FOLDER_KINDS", "HOME_VERSION", "HomeError", "HomeRecord", "REDIRECT_KINDS", "RoleContext",
+    "COMMAND", "FOLDER_KINDS", "HOME_VERSION", "HomeError", "HomeRecord", "REDIRECT_KINDS", "RoleContext",
     "RoleRecord", "open_home", "open_role", "read_component", "read_record",
 ]
 
 HOME_VERSION = 1
+COMMAND = "(command)"  # the executable of a command role (ansar add --command=...): no file of bin
 FOLDER_KINDS = ("bin", "settings", "input", "model", "resource", "tmp", "logs", "lock", "history", "role")
 # Every kind but the role records may live outside the home (``ansar create --redirect-<kind>=``).
 REDIRECT_KINDS = FOLDER_KINDS[:-1]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Mapping, Option
 import msgspec
 
 from ansar.create._role import (
+    COMMAND,
     HOME_VERSION,
     REDIRECT_KINDS,
     HomeError,
@@ -91,7 +92,10 @@ class Home:
         return search.select(self.names(), empty_ok=empty_ok)
 
     def executable_path(self, executable: str) -> str:
-        """Where ``executable`` is: the home's bin folder (or where bin was redirected)."""
+        """Where ``executable`` is: the home's bin folder (or where bin was redirected). A command
+        role's marker (``_command.COMMAND``) is given back as it is: it runs no file of bin."""
+        if executable == COMMAND:
+            return COMMAND
         check_name(executable, "executable")
         path = os.path.join(self.folder("bin"), executable)
         if not os.path.isfile(path):
@@ -151,7 +155,7 @@ class Home:
             if taken:
                 raise HomeError(f"role {quoted(taken[0])} already exists in {self.path}")
             resource = os.path.join(self.folder("resource"), executable)
-            if not os.path.isdir(resource):
+            if executable != COMMAND and not os.path.isdir(resource):
                 change.make_folder(resource)
             for name in names:
                 context = self._context(name)
