@@ -1,0 +1,112 @@
+"""The order of roles as pure logic: the graph of ``after``, cycles, what may start, stop waves."""
+
+from __future__ import annotations
+
+from ansar.home._order import exclusive_clashes, find_cycle, needed, next_step, resolve, stop_waves
+
+NAMES = ["a-0", "b-0", "client-0", "client-1", "server-0"]
+
+
+def test_resolve_matches_each_search_against_the_roles():
+    graph, unmatched = resolve(NAMES, {"client-0": ["server-0"], "client-1": ["server-.*", "a-0"], "a-0": None})
+    assert graph == {"client-0": ["server-0"], "client-1": ["a-0", "server-0"]}
+    assert unmatched == []
+
+
+def test_resolve_names_a_search_that_matches_no_role():
+    graph, unmatched = resolve(NAMES, {"client-0": ["server-0", "db-.*"]})
+    assert graph == {"client-0": ["server-0"]}
+    assert unmatched == [("client-0", "db-.*")]
+
+
+def test_a_cycle_is_found_through_the_role_it_starts_at():
+    graph = {"a-0": ["b-0"], "b-0": ["a-0"]}
+    assert find_cycle(graph, "a-0") == ["a-0", "b-0", "a-0"]
+    assert find_cycle(graph, "b-0") == ["b-0", "a-0", "b-0"]
+
+
+def test_the_shortest_cycle_of_a_longer_chain():
+    graph = {"a": ["b", "x"], "b": ["c"], "c": ["a"], "x": ["a"]}
+    assert find_cycle(graph, "a") == ["a", "x", "a"]
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}, "a") == ["a", "b", "c", "a"]
+
+
+def test_a_role_after_itself_is_a_cycle():
+    assert find_cycle({"a-0": ["a-0"]}, "a-0") == ["a-0", "a-0"]
+
+
+def test_no_cycle():
+    graph = {"client-0": ["server-0"], "client-1": ["server-0", "client-0"]}
+    assert all(find_cycle(graph, n) is None for n in NAMES)
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["b"]}, "a") is None  # a cycle not through a
+
+
+def test_needed_is_transitive():
+    graph = {"c": ["b"], "b": ["a"], "x": ["y"]}
+    assert needed(graph, ["c"]) == {"a", "b"}
+    assert needed(graph, ["c", "b"]) == {"a", "b"}
+    assert needed(graph, ["a"]) == set()
+
+
+def test_stop_waves_put_dependents_first():
+    graph = {"client-0": ["server-0"], "client-1": ["server-0"], "server-0": ["db-0"]}
+    assert stop_waves(graph, ["db-0", "server-0", "client-0", "client-1", "z-0"]) == [
+        ["client-0", "client-1", "z-0"], ["server-0"], ["db-0"]]
+
+
+def test_stop_waves_follow_needs_through_roles_not_stopped():
+    graph = {"c": ["b"], "b": ["a"]}
+    assert stop_waves(graph, ["a", "c"]) == [["c"], ["a"]]
+
+
+def test_stop_waves_without_after_is_one_wave():
+    assert stop_waves({}, ["b", "a"]) == [["a", "b"]]
+    assert stop_waves({}, []) == []
+
+
+def test_exclusive_clashes_with_running_roles_and_earlier_ones():
+    exclusive = {"a-0": "disk", "b-0": "disk", "c-0": "disk", "d-0": None, "e-0": "net"}
+    assert exclusive_clashes(["b-0", "c-0", "d-0", "e-0"], ["a-0"], exclusive) == [
+        ("b-0", ["a-0"]), ("c-0", ["a-0", "b-0"])]
+    assert exclusive_clashes(["a-0"], ["a-0"], exclusive) == []  # itself is no clash
+    assert exclusive_clashes(["a-0", "e-0"], [], exclusive) == []
+
+
+def test_a_role_starts_once_each_role_it_is_after_is_up():
+    graph = {"client-0": ["server-0"]}
+    queued = ["client-0", "server-0"]
+    assert next_step(queued, graph, up=[]).start == ["server-0"]
+    assert next_step(["client-0"], graph, up=[], running=["server-0"]).start == []
+    assert next_step(["client-0"], graph, up=["server-0"], running=["server-0"]).start == ["client-0"]
+
+
+def test_without_after_every_queued_role_starts_in_the_order_given():
+    assert next_step(["b", "a", "c"], {}, up=[]) == (["b", "a", "c"], [])
+
+
+def test_a_role_after_a_blocked_one_is_faulted_naming_it():
+    graph = {"client-0": ["server-0"], "client-1": ["server-0"], "other-0": []}
+    step = next_step(["client-0", "client-1", "other-0"], graph, up=[], blocked={"server-0": "ended Faulted"})
+    assert step.start == ["other-0"]
+    assert step.faulted == [("client-0", "server-0 ended Faulted"), ("client-1", "server-0 ended Faulted")]
+    step = next_step(["client-0"], graph, up=[], blocked={"server-0": "not ready after 30.0s"})
+    assert step.faulted == [("client-0", "server-0 not ready after 30.0s")]
+
+
+def test_exclusive_roles_start_one_at_a_time_in_order():
+    exclusive = {"a-0": "disk", "b-0": "disk", "c-0": None}
+    assert next_step(["a-0", "b-0", "c-0"], {}, up=[], exclusive=exclusive).start == ["a-0", "c-0"]
+    assert next_step(["b-0"], {}, up=[], running=["a-0"], exclusive=exclusive).start == []
+    assert next_step(["b-0"], {}, up=["a-0"], running=[], exclusive=exclusive).start == ["b-0"]
+
+
+def test_room_limits_the_roles_started_and_a_waiting_role_holds_up_no_other():
+    graph = {"a-0": ["server-0"]}
+    step = next_step(["a-0", "b-0", "c-0", "d-0"], graph, up=[], room=2)
+    assert step.start == ["b-0", "c-0"]
+    assert next_step(["a-0", "b-0"], {}, up=[], room=0).start == []
+
+
+def test_room_and_exclusive_together():
+    exclusive = {"a-0": "x", "b-0": "x"}
+    assert next_step(["a-0", "b-0", "c-0", "d-0"], {}, up=[], exclusive=exclusive, room=2).start == ["a-0", "c-0"]
