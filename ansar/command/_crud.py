@@ -32,6 +32,10 @@ def run_create(parsed: Parsed) -> int:
 
 
 def run_add(parsed: Parsed) -> int:
+    if parsed.settings["command"] is not None:
+        return _add_command(parsed)
+    if not parsed.words:
+        raise Usage("add: needs <executable> or --command=<line> (ansar add --help)")
     executable = parsed.words[0]
     template = parsed.words[1] if len(parsed.words) > 1 else DEFAULT_TEMPLATE
     names = expand_template(template, executable, parsed.settings["start"], parsed.settings["count"])
@@ -46,16 +50,52 @@ def run_add(parsed: Parsed) -> int:
     return 0
 
 
+COMMAND_TEMPLATE = "command-{number}"
+
+
+def _add_command(parsed: Parsed) -> int:
+    """``add --command=<line> [role-template] [home-path]``: roles running a command line."""
+    from ansar.home._command import COMMAND, check_line, command_settings
+
+    if parsed.passed:
+        raise Usage(f'add: a command role takes no setting of an executable ("{parsed.passed[0]}")')
+    if len(parsed.words) > 2:
+        raise Usage(f'add: unexpected word "{parsed.words[2]}" (ansar add --help)')
+    line = check_line(parsed.settings["command"])
+    template = parsed.words[0] if parsed.words else COMMAND_TEMPLATE
+    names = expand_template(template, "command", parsed.settings["start"], parsed.settings["count"])
+    home = home_of(parsed, 1)
+    home.add(COMMAND, names, Encoding(command_settings(line), False), Encoding(b"", True))
+    return 0
+
+
+def _update_command(parsed: Parsed, home: Home, names: list[str]) -> dict[str, Encoding]:
+    """``update --command=<line>``: the new line of every matched role, each a command role."""
+    from ansar.home._command import check_line, command_settings, is_command
+
+    line = check_line(parsed.settings["command"])
+    if parsed.passed:
+        raise Usage(f'update: --command goes with no setting of an executable ("{parsed.passed[0]}")')
+    for name in names:
+        if not is_command(home.role(name, listed=True).role):
+            raise BadValue(f'cannot update "{name}": --command is for command roles (it runs an executable)')
+    encoding = Encoding(command_settings(line), False)
+    return {name: encoding for name in names}
+
+
 def run_update(parsed: Parsed) -> int:
-    if not parsed.passed:
-        raise Usage("update: nothing to change (give --<setting>=<value>)")
+    if not parsed.passed and parsed.settings["command"] is None:
+        raise Usage("update: nothing to change (give --<setting>=<value>, or --command=<line>)")
     home = home_of(parsed)
     search = search_of(parsed, 0)
     # The match, the settings each change builds on and the store are one change under the home's
     # lock: a role deleted meanwhile is no longer matched, a concurrent update is not lost.
     with home.locked():
         names = home.select(search)
-        values = _updated(home, names, parsed.passed)
+        if parsed.settings["command"] is not None:
+            values = _update_command(parsed, home, names)
+        else:
+            values = _updated(home, names, parsed.passed)
         home.store_values("settings", values)
     return 0
 
@@ -64,9 +104,13 @@ def _updated(home: Home, names: list[str], passed: list[str]) -> dict[str, Encod
     """The new settings of each role: its executable asked with the stored settings and ``passed``."""
     # Roles with the same executable and the same settings get the same answer: ask once.
     groups: dict[tuple[str, Optional[bytes]], list[str]] = {}
+    from ansar.home._command import is_command
+
     for name in names:
         role = home.role(name, listed=True).role
         assert role is not None
+        if is_command(role):
+            raise BadValue(f'cannot update "{name}": a command role has only --command=<line>')
         groups.setdefault((role.executable, home.read_document(name, "settings")), []).append(name)
 
     def ask(key: tuple[str, Optional[bytes]]) -> Encoding:

@@ -60,6 +60,10 @@ def _value(parsed: Parsed, kind: str) -> int:
 
 def _none_text(context: RoleContext, kind: str) -> str:
     assert context.role is not None
+    from ansar.home._command import is_command
+
+    if is_command(context.role):
+        return f'role "{context.role_name}" has no {kind} (a command role takes none)'
     return f'role "{context.role_name}" has no {kind} (executable "{context.role.executable}" takes none)'
 
 

@@ -23,18 +23,21 @@ COMMANDS: dict[str, Command] = {
     for c in (
         Command("create", "[home-path]", "create a home (default .ansar-home here)",
                 [HOME_PATH], most=1, prefix="redirect-"),
-        Command("add", "<executable> [role-template] [home-path]",
+        Command("add", "<executable> [role-template] [home-path] | --command=<line> [role-template] [home-path]",
                 "add roles running an executable of the home's bin, named by a template over "
-                "{executable} and {number}",
+                "{executable} and {number}; or roles running a shell command line (default command-{number})",
                 [Setting("start", int, 0, "the first {number}"),
                  Setting("count", int, 1, "how many roles to add, numbered from --start"),
-                 HOME_PATH], least=1, most=3, passes=_PASSED),
+                 Setting("command", str, None, "a command role: this line runs as /bin/sh -c <line> (or "
+                         "directly when it is only plain words), its stdout and stderr lines the role's records"),
+                 HOME_PATH], most=3, passes=_PASSED),
         Command("list", "[search]", "list roles, sorted; a search is a regular expression matched "
                 "against whole role names",
                 [Setting("long-listing", bool, False, "add executable, settings and properties", short="l"),
                  INVERT, HOME_PATH], most=1),
         Command("update", "<search> --<setting>=<value> ...", "change settings of every matching role",
-                [INVERT, HOME_PATH], least=1, most=1, passes=_PASSED),
+                [Setting("command", str, None, "the new line of matching command roles"),
+                 INVERT, HOME_PATH], least=1, most=1, passes=_PASSED),
         Command("delete", "<search>", "remove every matching role and everything kept for it",
                 [INVERT, HOME_PATH], least=1, most=1),
         Command("destroy", "[home-path]", "remove a home and everything kept in it",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMAND", "FOLDER_KINDS", "HOME_VERSION", "HomeError", "HomeRecord", "REDIRECT_KINDS", "RoleContext",
-    "RoleRecord", "open_home", "open_role", "read_component", "read_record",
+    "RoleRecord", "empty_folder", "open_home", "open_role", "read_component", "read_record",
 ]
 
 HOME_VERSION = 1
@@ -196,3 +196,22 @@ def read_component(home_path: str, role_name: str) -> RoleContext:
     context.role = _Fields(executable=role["executable"], retry=retry, storage=role.get("storage"),  # type: ignore[assignment]
                            timeout=role.get("timeout"))
     return context
+
+
+def empty_folder(path: str) -> None:
+    """Empty a role's tmp: it holds nothing from an earlier execution (emptied only at the role's start)."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return
+    import shutil
+
+    for entry in entries:
+        full = os.path.join(path, entry)
+        try:
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            else:
+                os.unlink(full)
+        except OSError:
+            pass  # what cannot go stays; the program finds it as any file of its tmp

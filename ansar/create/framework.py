@@ -610,10 +610,11 @@ def _start_component(context: Any, origin: Optional[str]) -> Any:
         _log.write(USER_LOG.OBJECT, "+", _execution.holder, "lock_and_hold", f"Created by {ROOT!r}")
         _log.write(USER_LOG.OBJECT, ">", _execution.holder, "lock_and_hold", f"Sent Ready to {ROOT!r}")
     from ._context import set_context
+    from ._role import empty_folder
     from .storage import set_folders
 
     set_context(context)
-    _empty_folder(context.tmp_path())
+    empty_folder(context.tmp_path())
     set_folders(context.model_path(), context.resource_path(), context.tmp_path())
     return context.role.retry if context.role is not None else None
 
@@ -630,25 +631,6 @@ class _Both:
         self.storage.write(record)
         if record.level <= self.level:
             self.terminal.write(record)
-
-
-def _empty_folder(path: str) -> None:
-    """A role's tmp holds nothing from an earlier execution (and is emptied only here)."""
-    try:
-        entries = os.listdir(path)
-    except OSError:
-        return
-    import shutil
-
-    for entry in entries:
-        full = os.path.join(path, entry)
-        try:
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full)
-            else:
-                os.unlink(full)
-        except OSError:
-            pass  # what cannot go stays; the program finds it as any file of its tmp
 
 
 def _describe_start(driver: Any, main: Callable) -> None:

@@ -9,12 +9,13 @@ for a role is running its executable briefly and keeping what it prints.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Optional, Sequence
 
 import msgspec
 
-from ansar.create._role import HomeError
+from ansar.create._role import COMMAND, HomeError
 
 from ._names import BadValue
 
@@ -104,6 +105,8 @@ def dump_settings(
 ) -> Encoding:
     """The settings ``executable`` ends up with, from its defaults or ``settings_file``, with
     ``overrides`` (``--name=value`` arguments) applied."""
+    if executable == COMMAND:
+        return _command_settings(settings_file, overrides)
     arguments = ["--dump-settings"]
     if settings_file is not None:
         arguments.append(f"--settings-file={os.path.abspath(settings_file)}")
@@ -116,7 +119,31 @@ def dump_settings(
 
 def dump_input(executable: str, input_file: Optional[str] = None) -> Encoding:
     """The input ``executable`` ends up with, from its defaults or ``input_file``."""
+    if executable == COMMAND:
+        return Encoding(b"", True)  # a command role has no input
     arguments = ["--dump-input"]
     if input_file is not None:
         arguments.append(f"--input-file={os.path.abspath(input_file)}")
     return ask(executable, arguments, what="the input")
+
+
+def _command_settings(settings_file: Optional[str], overrides: Sequence[str]) -> Encoding:
+    """``dump_settings`` of a command role: ansar checks its one setting, the line."""
+    from ._command import command_settings
+
+    if overrides:
+        raise BadValue(f'a command role takes no "{overrides[0]}" (its only setting is --command=<line>)')
+    if settings_file is None:
+        raise BadValue("a command role has no default settings (give --command=<line>)")
+    with open(settings_file, "rb") as f:
+        data = f.read()
+    where = settings_file
+    try:
+        document = json.loads(data)
+    except ValueError as e:
+        raise BadValue(f"{where}: malformed JSON ({e})") from None
+    value = document.get("value") if isinstance(document, dict) and len(document) == 1 else None
+    line = value.get("command") if isinstance(value, dict) and set(value) == {"command"} else None
+    if not isinstance(line, str):
+        raise BadValue(f'{where}: expected {{"value": {{"command": "<line>"}}}} (the settings of a command role)')
+    return Encoding(command_settings(line), False)

@@ -47,6 +47,12 @@ def create_role_object(parent: Any, context: RoleContext, path: str, level: int,
     its Completed when it ends. Returns the object's address."""
     import ansar.create as ar
 
+    from ._command import is_command
+
+    if is_command(context.role):
+        from ._command_run import CommandRole
+
+        return parent.create(CommandRole, context, level, keep)
     arguments = role_arguments(context.home_path, context.role_name, ORIGIN_KEEP if keep else ORIGIN_RUN)
     return parent.create(ar.Process, path, role_name=context.role_name, home_path=context.home_path,
                          settings=arguments[:2],  # the Process adds home and role
@@ -122,7 +128,13 @@ def start_roles(contexts: Iterable[tuple[RoleContext, str]], *, debug_level: Opt
                 seconds: float = READY_SECONDS) -> list[tuple[str, str]]:
     """Start each ``(context, executable path)`` in the background, all at once, and wait until each
     is ready (or ended). Returns ``(role, reason)`` for each role that did not start."""
-    launches = [(context, _spawn(context, path, debug_level)) for context, path in contexts]
+    from ._command import is_command
+
+    contexts = list(contexts)
+    commands = [context for context, _ in contexts if is_command(context.role)]
+    keeper = _start_keeper(commands) if commands else None
+    launches = [(context, _spawn(context, path, debug_level)) for context, path in contexts
+                if not is_command(context.role)]
     deadline = time.monotonic() + seconds
     waiting = {launch.ready: launch for _, launch in launches if launch.process is not None}
     while waiting:
@@ -134,7 +146,7 @@ def start_roles(contexts: Iterable[tuple[RoleContext, str]], *, debug_level: Opt
             poller.register(fd, select.POLLIN)
         for fd, _ in poller.poll(left * 1000):
             waiting.pop(fd, None)
-    failed = []
+    failed = _keeper_started(keeper, commands, deadline) if keeper is not None else []
     for context, launch in launches:
         if launch.ready >= 0:
             os.close(launch.ready)
@@ -159,3 +171,67 @@ def start_roles(contexts: Iterable[tuple[RoleContext, str]], *, debug_level: Opt
             failed.append((launch.role, f"{ended}: {words}" if words else ended))
     return failed
 
+
+class _Keeper:
+    """The keeper of this start's command roles (``_keeper``) and what it said so far."""
+
+    def __init__(self, process: Optional[subprocess.Popen], ready: int, reason: str = "") -> None:
+        self.process = process
+        self.ready = ready
+        self.reason = reason
+
+
+def _start_keeper(contexts: list[RoleContext]) -> _Keeper:
+    import sys
+
+    ready, ready_w = os.pipe()
+    env = dict(os.environ)
+    for name in ("ANSAR_LINEAGE", "ANSAR_READY_FD", "ANSAR_PARENT_PID", "ANSAR_READY"):
+        env.pop(name, None)  # the keeper is no role's: stopping a role never stops it
+    argv = [sys.executable, "-m", "ansar.home._keeper", str(ready_w), contexts[0].home_path]
+    argv += [c.role_name for c in contexts]
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, cwd="/", start_new_session=True, env=env,
+                                   pass_fds=(ready_w,))
+    except OSError as e:
+        os.close(ready)
+        return _Keeper(None, -1, f"cannot execute {sys.executable}: {e.strerror}")
+    finally:
+        os.close(ready_w)
+    return _Keeper(process, ready)
+
+
+def _keeper_started(keeper: _Keeper, contexts: list[RoleContext], deadline: float) -> list[tuple[str, str]]:
+    """Read what the keeper says of each command role until it has said all (it closes its end)."""
+    said: dict[str, str] = {}
+    data = b""
+    if keeper.process is not None:
+        poller = select.poll()
+        poller.register(keeper.ready, select.POLLIN)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                break
+            chunk = os.read(keeper.ready, 65536)
+            if not chunk:
+                break
+            data += chunk
+        os.close(keeper.ready)
+        for line in data.decode(errors="replace").splitlines():
+            sign, _, rest = line.partition(" ")
+            role, _, reason = rest.partition(" ")
+            said[role] = "" if sign == "+" else reason
+    failed = []
+    for context in contexts:
+        reason = said.get(context.role_name)
+        if reason is None:
+            if keeper.process is None:
+                reason = keeper.reason
+            elif keeper.process.poll() is not None:
+                reason = f"the keeper of command roles ended with {keeper.process.returncode}"
+            else:
+                reason = "the keeper of command roles did not start it in time"
+        if reason:
+            failed.append((context.role_name, reason))
+    return failed

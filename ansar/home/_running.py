@@ -126,9 +126,15 @@ def stop_roles(
             running[context.role_name] = (context, pid)
     if not running:
         return [], []
-    roots = [pid for _, pid in running.values() if pid]
+    from ._command import is_command
+
+    for context, _ in running.values():
+        _read_record(context)
+    commands = [(c, pid) for c, pid in running.values() if pid and is_command(c.role)]
+    roots = [pid for c, pid in running.values() if pid and not is_command(c.role)]
+    abrupt = _command_groups(commands)
     markers = [lineage_marker(c) for c, _ in running.values()]
-    survivors = stop_tree(roots, grace=grace, hurry=hurry, markers=markers) if roots else []
+    survivors = stop_tree(roots, grace=grace, hurry=hurry, markers=markers, abrupt=abrupt) if roots or abrupt else []
     left = [name for name, (context, _) in sorted(running.items())
             if not _wait(lambda c=context: is_running(c) is None, 1.0)]  # type: ignore[misc]
     from ._history import close_stopped
@@ -137,6 +143,42 @@ def stop_roles(
         if name not in left:
             close_stopped(context)  # a role that had to be killed: Aborted, as stopped by ansar
     return left, survivors
+
+
+def _read_record(context: RoleContext) -> None:
+    """The role record of a context made without it (is it a command role?)."""
+    if context.role is None:
+        from ansar.create._records import RoleRecord, read_record
+
+        try:
+            context.role = read_record(context.record_path(), RoleRecord)
+        except HomeError:
+            pass  # stopped as a component: SIGINT first, then the escalation
+
+
+def _command_groups(commands: list[tuple[RoleContext, int]]) -> list[int]:
+    """Every process of each command role's process group: a command's stop is SIGTERM to its
+    group, then SIGKILL. Each role is marked as stopped by ansar first (its value is Aborted)."""
+    if not commands:
+        return []
+    from ansar.create._tree import scan
+
+    from ._command import stop_marker
+
+    groups = set()
+    for context, pid in commands:
+        try:
+            with open(stop_marker(context), "x", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW, 0o600)):
+                pass
+        except FileExistsError:
+            pass
+        except OSError:
+            pass  # the stop goes on; the value will say how the command ended
+        try:
+            groups.add(os.getpgid(pid))
+        except ProcessLookupError:
+            pass
+    return [pid for pid, (_, group, _, _) in scan().items() if group in groups]
 
 
 def stop_role(context: RoleContext, *, grace: float = GRACE[0], seconds: float = GRACE[1]) -> bool:
