@@ -19,9 +19,24 @@ from pathlib import Path
 
 import psutil
 import pytest
-from reliability_support import DEADLINE, FIGURES, Cli, gone, lineage_pids, make_program, read_until, soak, wait_for
+from reliability_support import (
+    DEADLINE,
+    FIGURES,
+    Cli,
+    gone,
+    kill_all,
+    lineage_pids,
+    make_program,
+    read_until,
+    soak,
+    wait_for,
+)
 
 ABORTED = ["ansar.create.lifecycle.Aborted", {}, []]
+GRACE = 5.0 + 2.0 + 2.0  # a stop's grace periods: after SIGINT, SIGTERM, SIGKILL
+SIGNAL_ON_A_THREAD = ("a signal the kernel hands to a thread of ansar run other than the main one is never "
+                      "handled: the main thread waits on its inbox with no timeout (OpenChannel has no _poll, "
+                      "unlike create_object's driver), so the Python handler never runs")
 
 STUBBORN = '''
 def stubborn(self):
@@ -39,6 +54,10 @@ def stubborn(self):
 '''
 
 
+class Hung(AssertionError):
+    """The command did not end after the fault."""
+
+
 class Terminal:
     """A command in a session of its own whose controlling terminal is a pseudo-terminal."""
 
@@ -50,6 +69,7 @@ class Terminal:
         os.close(follower)
         self.seen = b""
         self.closed = False
+        self.home = cli.home
 
     def wait_for(self, text: bytes, seconds: float = DEADLINE) -> None:
         self.seen = read_until(self.leader, text, seconds, self.seen)
@@ -66,7 +86,19 @@ class Terminal:
         FIGURES.fault()
 
     def finish(self, seconds: float = DEADLINE) -> tuple[int, str, str]:
-        out, _ = self.process.communicate(timeout=seconds)
+        """The command's exit status, stdout and what the terminal showed. A command still
+        running after ``seconds`` is killed (its roles with it), counted and reported."""
+        try:
+            out, _ = self.process.communicate(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            left = [self.process.pid] + lineage_pids(self.home)
+            FIGURES.add("orphan processes", len(left))
+            kill_all(left)
+            self.process.communicate()
+            if not self.closed:
+                os.close(self.leader)
+                self.closed = True
+            raise Hung(f"still running {seconds:g}s after the fault") from None
         if not self.closed:
             try:
                 while True:  # what is left on the terminal, without blocking
@@ -130,12 +162,47 @@ def test_closing_the_terminal_ends_the_runs_roles_and_leaves_started_ones(cli: C
     term.wait_for(b"zombie - Do nothing until interrupted")
     term.wait_for(b"snooze - Do nothing for 60.0 seconds")
     term.hang_up()
-    status, out, _ = term.finish()
+    try:
+        status, out, _ = term.finish(seconds=GRACE)
+    except Hung:
+        pytest.xfail(SIGNAL_ON_A_THREAD)  # the kernel chose a thread other than the main one
     assert status == 130, status  # the docs: Ctrl-C, SIGTERM or SIGHUP, then 130
     assert completed(out) == {"zombie-1": ABORTED, "snooze-0": ABORTED}
     nothing_of(cli, "zombie-1", "snooze-0")
     assert cli.pids() == {"zombie-0": pid}
     assert psutil.Process(pid).create_time() == since
+
+
+def _tgkill(pid: int, tid: int, signum: int) -> None:
+    """Send ``signum`` to one thread of another process, as the kernel may choose to."""
+    import ctypes
+    import platform
+
+    number = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
+    if number is None:
+        pytest.skip(f"tgkill's number on {platform.machine()} not known here")
+    assert ctypes.CDLL(None, use_errno=True).syscall(number, pid, tid, signum) == 0
+
+
+@pytest.mark.xfail(strict=True, reason=SIGNAL_ON_A_THREAD)
+def test_a_hang_up_landing_on_another_thread_of_the_run_still_stops_it(cli: Cli) -> None:
+    cli.fast.ok("add", "zombie")  # type: ignore[attr-defined]
+    run = cli.popen("run", "--debug-level=CONSOLE")
+    assert run.stderr is not None
+    for line in run.stderr:
+        if "zombie - Do nothing until interrupted" in line:
+            break
+    threads = sorted(int(t) for t in os.listdir(f"/proc/{run.pid}/task") if int(t) != run.pid)
+    _tgkill(run.pid, threads[-1], signal.SIGHUP)
+    FIGURES.fault()
+    try:
+        run.wait(timeout=GRACE)
+    except subprocess.TimeoutExpired:
+        left = [run.pid] + lineage_pids(cli.home)
+        FIGURES.add("orphan processes", len(left))
+        kill_all(left)
+    run.communicate()
+    assert run.returncode == 130
 
 
 def test_a_second_ctrl_c_skips_the_grace_waits(cli: Cli, bin_dir: Path) -> None:
