@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+import support_running
 
 from ansar.home._transfer import ALIAS_PREFIX, Kind, apply_transfer, compute_transfer
 
@@ -138,28 +139,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Cli:
-    """The ``ansar`` command as a process in a folder of its own, with the examples on PATH."""
+class Cli(support_running.Cli):
+    """``support_running.Cli``, with an environment of the call's own (the kill points) and the
+    records of a command run at CONSOLE."""
 
-    def __init__(self, cwd: Path, env: dict[str, str]):
-        self.cwd = cwd
-        self.env = env
-        self.home = cwd / ".ansar-home"
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ansar.command", *args], cwd=self.cwd, env=env or self.env,
-                              capture_output=True, text=True, timeout=DEADLINE * 2)
-
-    def ok(self, *args: str) -> str:
-        done = self(*args)
-        assert (done.returncode, done.stderr) == (0, ""), f"ansar {' '.join(args)}: {done.returncode} {done.stderr}"
-        return done.stdout
-
-    def refused(self, status: int, *args: str) -> str:
-        done = self(*args)
-        assert done.returncode == status, f"ansar {' '.join(args)}: {done.returncode} {done.stderr}"
-        assert done.stderr.startswith("ansar: ") and done.stderr.count("\n") == 1, done.stderr
-        return done.stderr.strip()
+    def __call__(self, *args: str, env: dict[str, str] | None = None,  # type: ignore[override]
+                 seconds: float = DEADLINE * 2) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), cwd=self.cwd, env=env or self.env, capture_output=True, text=True,
+                              timeout=seconds)
 
     def console(self, *args: str) -> list[tuple[str, str]]:
         """``(object, text)`` of each record of a command run at CONSOLE, which must succeed."""

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+import support_running
+
 __all__ = [
     "BIN", "DEADLINE", "FIGURES", "REPO", "SOAK", "Cli", "Figures", "InProcess", "check_home", "gone",
     "home_tree", "lineage_pids", "make_program", "private_modes", "read_until", "soak", "wait_for",
@@ -294,24 +296,12 @@ def private_modes(root: Path) -> list[str]:
 # --- the ansar command ----------------------------------------------------------------------------
 
 
-class Cli:
-    """The ``ansar`` command run as a process in a folder of its own, with the examples on PATH.
+class Cli(support_running.Cli):
+    """``support_running.Cli`` (the ``ansar`` command as a process in a folder of its own), with
+    every exit that is not 0 checked for the one-line refusal and counted when it is not one."""
 
-    Every exit that is not 0 is checked for the one-line refusal and counted when it is not one.
-    """
-
-    def __init__(self, cwd: Path, env: dict[str, str]):
-        self.cwd = cwd
-        self.env = env
-        self.home = cwd / ".ansar-home"
-
-    def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "ansar.command", *args]
-
-    def __call__(self, *args: str, seconds: float = DEADLINE,
-                 stdin: Optional[str] = None) -> subprocess.CompletedProcess:
-        done = subprocess.run(self.argv(*args), cwd=self.cwd, env=self.env, capture_output=True, text=True,
-                              timeout=seconds, input=stdin)
+    def __call__(self, *args: str, seconds: float = DEADLINE) -> subprocess.CompletedProcess:
+        done = super().__call__(*args, seconds=seconds)
         count_refusal(done.returncode, done.stderr)
         return done
 
@@ -321,25 +311,14 @@ class Cli:
         return done.stdout
 
     def refused(self, status: int, *args: str) -> str:
-        done = self(*args)
-        assert done.returncode == status, f"ansar {' '.join(args)}: {done.returncode} {done.stderr}"
-        assert one_line_refusal(done.returncode, done.stderr), done.stderr
-        return done.stderr.strip()
+        text = super().refused(status, *args)
+        assert "Traceback" not in text, text
+        return text
 
     def popen(self, *args: str, **kw: Any) -> subprocess.Popen:
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.PIPE)
         return subprocess.Popen(self.argv(*args), cwd=self.cwd, env=self.env, text=True, **kw)
-
-    def running(self) -> list[str]:
-        return self.ok("status").split()
-
-    def pids(self) -> dict[str, int]:
-        found = {}
-        for line in self.ok("status", "-l").splitlines():
-            name, pid, _ = line.split()
-            found[name] = int(pid.strip("<>"))
-        return found
 
 
 class InProcess:
