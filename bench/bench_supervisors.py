@@ -568,25 +568,29 @@ def _interrupted(signum: int, frame: object) -> None:
 
 
 def run(groups: list[str], count: int, rounds: int, jobs_rounds: int, peers: dict[str, str]) \
-        -> tuple[list[dict], list[str], list[psutil.Process]]:
-    """The rows, notes, and whatever was left after the teardown (nothing, we hope)."""
+        -> tuple[list[dict], list[str], list[psutil.Process], bool]:
+    """The rows, notes, whatever was left after the teardown (nothing, we hope), and whether
+    Ctrl-C (or SIGTERM, SIGHUP) cut the run short."""
     work = tempfile.mkdtemp(prefix="bench-supervisors-")
     processes = Processes(work)
     rows: list[dict] = []
     notes: list[str] = []
+    interrupted = False
     try:
         if "supervisors" in groups:
             more, notes = bench_supervisors(processes, work, count, rounds, peers)
             rows += more
         if "jobs" in groups:
             rows += bench_jobs(processes, work, count, jobs_rounds)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the teardown short
         processes.close()
         left = leftovers(work)
         shutil.rmtree(work, ignore_errors=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    return rows, notes, left
+    return rows, notes, left, interrupted
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -605,6 +609,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     rounds = args.rounds or (1 if args.quick else 3)
     jobs_rounds = args.rounds or (1 if args.quick else 5)
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     signal.signal(signal.SIGTERM, _interrupted)
     signal.signal(signal.SIGHUP, _interrupted)
     began = time.perf_counter()
@@ -614,7 +619,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     if "supervisors" in groups:
         peers, missing = install_peers(os.path.join(args.peers, "venv"), os.path.join(args.peers, "pm2"),
                                        not args.no_install)
-    rows, notes, left = run(groups, count, rounds, jobs_rounds, peers)
+    rows, notes, left, interrupted = run(groups, count, rounds, jobs_rounds, peers)
+    if interrupted:
+        print("bench: interrupted; torn down, " + (f"{len(left)} processes left: " + ", ".join(
+            str(p.pid) for p in left) if left else "nothing left"))
+        return 130
     end = os.getloadavg()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f} at the start, {end[0]:.2f} {end[1]:.2f} {end[2]:.2f} at the end; "
