@@ -21,8 +21,9 @@ from ._common import home_of
 
 __all__ = ["KILL_AT_STEP", "run_deploy", "run_snapshot"]
 
-# Testing: a deploy given this variable kills itself (SIGKILL) at that step (1, 2, ...): after the
-# record of stopped roles, the stop, each file put in place and each value stored, and the restore.
+# Testing: a deploy or snapshot given this variable kills itself (SIGKILL) at that step (1, 2, ...):
+# after the record of stopped roles, the stop, each file put in place and each value stored (deploy),
+# the copy in place (snapshot), and the restore.
 KILL_AT_STEP = "ANSAR_TEST_DEPLOY_KILL_AT"
 
 
@@ -181,15 +182,17 @@ def run_snapshot(parsed: Parsed) -> int:
     home = home_of(parsed, 1)
     target = check_target(home, parsed.words[0], replace=parsed.force)
     ar_log.set_log_level(_level(parsed.globals["debug-level"]))
+    step = _stepper()
     _bind()
     with ar.OpenChannel("ansar", as_program=True) as ansar, home_lock(home.path):
         ansar.trace("Call the sub-command function")
-        roles = _Roles("snapshot", ansar, home, lambda what: None)
+        roles = _Roles("snapshot", ansar, home, step)
         names = home.names()
         if names:
             roles.clear(names, "(all)", parsed.force)
         try:
             take_snapshot(home, target)
+            step("snapshot")
         finally:
             failed = roles.restore(pending_too=False)
     return _report(failed)
