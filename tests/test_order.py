@@ -70,6 +70,8 @@ def test_exclusive_clashes_with_running_roles_and_earlier_ones():
         ("b-0", ["a-0"]), ("c-0", ["a-0", "b-0"])]
     assert exclusive_clashes(["a-0"], ["a-0"], exclusive) == []  # itself is no clash
     assert exclusive_clashes(["a-0", "e-0"], [], exclusive) == []
+    assert exclusive_clashes(["b-0", "c-0"], [], exclusive, among=False) == []
+    assert exclusive_clashes(["b-0", "c-0"], ["a-0"], exclusive, among=False) == [("b-0", ["a-0"]), ("c-0", ["a-0"])]
 
 
 def test_a_role_starts_once_each_role_it_is_after_is_up():

@@ -83,10 +83,10 @@ def stop_waves(graph: Graph, names: Iterable[str]) -> list[list[str]]:
     return waves
 
 
-def exclusive_clashes(names: Sequence[str], others: Iterable[str], exclusive: Mapping[str, Optional[str]]
-                      ) -> list[tuple[str, list[str]]]:
+def exclusive_clashes(names: Sequence[str], others: Iterable[str], exclusive: Mapping[str, Optional[str]],
+                      *, among: bool = True) -> list[tuple[str, list[str]]]:
     """Each role of ``names`` (in order) that shares its ``exclusive`` name with one of ``others``
-    or with a role before it in ``names``: ``(role, [the roles it clashes with, sorted])``."""
+    or (``among``) with a role before it in ``names``: ``(role, [the roles it clashes with, sorted])``."""
     holders: dict[str, set[str]] = {}
     for other in others:
         claim = exclusive.get(other)
@@ -100,7 +100,8 @@ def exclusive_clashes(names: Sequence[str], others: Iterable[str], exclusive: Ma
         held = holders.setdefault(claim, set())
         if held - {name}:
             clashes.append((name, sorted(held - {name})))
-        held.add(name)
+        if among:
+            held.add(name)
     return clashes
 
 
