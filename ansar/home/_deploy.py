@@ -211,7 +211,19 @@ def _mirror(source: str, target: str) -> Optional[Transfer]:
         transfer = compute_transfer(source, target)
     except OSError as e:
         raise HomeError(f"{e.filename or source}: cannot read ({e.strerror})") from None
+    for delta in transfer.copies:
+        _inside(source, os.path.join(source, delta.path))
     return transfer if transfer.deltas else None
+
+
+def _inside(source: str, path: str) -> None:
+    """Refuse a snapshot's symbolic link that leads out of the snapshot: the home would read or
+    write through it outside itself."""
+    if not os.path.islink(path):
+        return
+    top = os.path.realpath(source)
+    if not os.path.realpath(path).startswith(top + os.sep):
+        raise HomeError(f'{path}: a symbolic link out of the snapshot (to "{os.readlink(path)}")')
 
 
 def _checked_value(home: Home, context: RoleContext, kind: str, path: str,
