@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-__all__ = ["GLOBALS", "LEVELS", "PERIODS", "Command", "Parsed", "Setting", "Usage", "parse", "sub_help", "top_help"]
+__all__ = ["GLOBALS", "LEVELS", "PERIODS", "Command", "Parsed", "Setting", "Usage", "one_line", "parse", "sub_help",
+           "top_help"]
 
 
 class Usage(Exception):
-    """A mistake in the command line: one line of text, exit status 2."""
+    """A mistake in the command line: one line of text, exit status 2. What it quotes of the
+    command line is shown with control characters escaped (a value holding a newline stays on
+    the one line)."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (newlines, tabs, escapes) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class Setting:
