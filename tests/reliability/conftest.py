@@ -97,4 +97,4 @@ def cli(tmp_path: Path, tool_env: dict[str, str], bin_dir: Path, monkeypatch: py
     c.fast.ok("create", f"--redirect-bin={bin_dir}")  # type: ignore[attr-defined]
     yield c
     if c.home.exists():
-        c("-f", "stop")
+        c.fast("-f", "stop")  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ import pty
 import signal
 import subprocess
 import termios
+import threading
 import time
 from pathlib import Path
 
@@ -187,16 +188,19 @@ def _tgkill(pid: int, tid: int, signum: int) -> None:
 @pytest.mark.xfail(strict=True, reason=SIGNAL_ON_A_THREAD)
 def test_a_hang_up_landing_on_another_thread_of_the_run_still_stops_it(cli: Cli) -> None:
     cli.fast.ok("add", "zombie")  # type: ignore[attr-defined]
-    run = cli.popen("run", "--debug-level=CONSOLE")
+    run = cli.popen("--debug-level=OBJECT", "run", "--debug-level=CONSOLE")
     assert run.stderr is not None
-    for line in run.stderr:
-        if "zombie - Do nothing until interrupted" in line:
+    said = set()
+    for line in run.stderr:  # the role up and its Ack taken: no message is due to wake the run
+        said |= {text for text in ("zombie - Do nothing until interrupted", "ansar - Received Ack") if text in line}
+        if len(said) == 2:
             break
+    threading.Thread(target=run.stderr.read, daemon=True).start()  # keep the pipe from filling
     threads = sorted(int(t) for t in os.listdir(f"/proc/{run.pid}/task") if int(t) != run.pid)
     _tgkill(run.pid, threads[-1], signal.SIGHUP)
     FIGURES.fault()
     try:
-        run.wait(timeout=GRACE)
+        run.wait(timeout=5.0)  # a zombie ends at once on its Stop: the run within a second or so
     except subprocess.TimeoutExpired:
         left = [run.pid] + lineage_pids(cli.home)
         FIGURES.add("orphan processes", len(left))
@@ -226,7 +230,7 @@ def test_a_second_ctrl_c_skips_the_grace_waits(cli: Cli, bin_dir: Path) -> None:
 BUSY = {"value": {"duties": ["noop", "snooze", "factorial"], "management_levels": 4, "managers": 3}}
 
 
-@pytest.mark.parametrize("members", soak([2, 12, 40], [1, 2, 4, 8, 12, 20, 30, 40, 60, 90, 120]))
+@pytest.mark.parametrize("members", soak([12], [1, 2, 4, 8, 12, 20, 30, 40, 60, 90, 120]))
 def test_ctrl_c_while_busy_builds_its_tree(cli: Cli, tmp_path: Path, members: int) -> None:
     """Ctrl-C once the tree has ``members`` processes: children are caught while importing."""
     cli.fast.ok("add", "busy")  # type: ignore[attr-defined]
