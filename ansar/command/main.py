@@ -139,7 +139,9 @@ _WHERE = {
 
 
 def _fail(text: str, status: int) -> int:
-    sys.stderr.write(f"ansar: {text}\n")
+    from ._args import one_line
+
+    sys.stderr.write(f"ansar: {one_line(text)}\n")
     sys.stderr.flush()
     return status
 

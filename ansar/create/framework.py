@@ -241,8 +241,20 @@ def _die_with_parent() -> None:
         os._exit(1)
     except (PermissionError, ValueError):
         pass
-    if os.getppid() == 1 and expected != "1":
+    parent = os.getppid()
+    if str(parent) != expected and _parent_of(parent) != int(expected):
+        # Adopted (by init or a subreaper) before PDEATHSIG was set; a bootloader between us and
+        # the expected parent is its child.
         os._exit(1)
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rfind(b")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 # --- running ---------------------------------------------------------------------------------------

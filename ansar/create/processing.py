@@ -234,6 +234,10 @@ class Process(Threaded):
         grace = max(0.0, self.grace - (time.monotonic() - waited))
         survivors = stop_tree([proc.pid], first=first, grace=(grace, TERMINATE_GRACE, TERMINATE_GRACE),
                               find_first=False, hurry=_hurry)
+        lineage = self.environment.get("ANSAR_LINEAGE")
+        if lineage and not survivors:  # descendants that left the child's group (setsid, daemons)
+            survivors = stop_tree([], markers=[f"ANSAR_LINEAGE={lineage}".encode()],
+                                  grace=(0.0, TERMINATE_GRACE, TERMINATE_GRACE), hurry=_hurry)
         if survivors:
             self.warning(f"processes survived SIGKILL ({', '.join(map(str, survivors))})")
 

@@ -200,9 +200,6 @@ def test_a_role_caught_importing_ends_when_it_finds_its_run_gone(cli: Cli, bin_d
         _role_ends(cli)
 
 
-@pytest.mark.xfail(strict=True, reason="a role caught importing whose killed run is not yet reaped (a zombie) "
-                   "takes it for alive: framework._die_with_parent asks kill(pid, 0), and getppid() == 1 only "
-                   "without a subreaper")
 def test_a_role_caught_importing_ends_when_its_killed_run_is_not_yet_reaped(cli: Cli, bin_dir: Path,
                                                                            tmp_path: Path) -> None:
     with subreaper(True):

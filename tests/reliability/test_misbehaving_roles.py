@@ -155,17 +155,10 @@ def _run_then_ctrl_c(cli: Cli, role: str, said: str) -> list[int]:
     return left
 
 
-LINEAGE_SWEEP = ("the run's role object stops only the role's own process (_tree.stop_tree with find_first=False "
-                 "and no markers, processing.Process._stop_child): a descendant that left its process group "
-                 "lives on and holds the role's stdout, so the run hangs too")
-
-
-@pytest.mark.xfail(strict=True, reason=LINEAGE_SWEEP)
 def test_ctrl_c_of_a_run_ends_a_child_that_called_setsid(misbehaving: Cli) -> None:
     assert _run_then_ctrl_c(misbehaving, "detacher-0", "in a session of its own") == []
 
 
-@pytest.mark.xfail(strict=True, reason=LINEAGE_SWEEP)
 def test_ctrl_c_of_a_run_ends_a_daemon_its_role_double_forked(misbehaving: Cli) -> None:
     assert _run_then_ctrl_c(misbehaving, "daemonizer-0", "Daemon started") == []
 
