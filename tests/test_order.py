@@ -112,3 +112,55 @@ def test_room_limits_the_roles_started_and_a_waiting_role_holds_up_no_other():
 def test_room_and_exclusive_together():
     exclusive = {"a-0": "x", "b-0": "x"}
     assert next_step(["a-0", "b-0", "c-0", "d-0"], {}, up=[], exclusive=exclusive, room=2).start == ["a-0", "c-0"]
+
+
+# --- end to end (the check of ansar set needs check_property called by ansar/command/_values.py) --------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+_WIRED = "check_property" in (Path(__file__).resolve().parent.parent / "ansar/command/_values.py").read_text()
+
+
+def _set(cli, name: str, role: str, value: object) -> None:
+    path = cli.cwd / f"{name}-{role}.json"
+    path.write_text(json.dumps({"value": value}))
+    cli.ok("set", name, role, f"--encoding-file={path}")
+
+
+def test_run_starts_the_client_once_the_server_is_ready_without_retry(cli) -> None:
+    cli.ok("add", "warm")
+    cli.ok("add", "probe")
+    cli.ok("update", "warm-0", "--port=65429", "--setup=0.5")
+    cli.ok("update", "probe-0", "--port=65429")
+    _set(cli, "after", "probe-0", ["warm-0"])
+    _set(cli, "ready", "warm-0", 10)
+    done = cli("run", "probe-0", seconds=60)  # warm-0 outside the search: started in the background
+    assert done.returncode == 0, done.stderr
+    completed = dict(map(tuple, json.loads(done.stdout)["value"][1]["completed"]))
+    assert completed["probe-0"][0] == "ansar.create.test.TestReport"
+    assert completed["probe-0"][1]["failed"] == 0
+    assert cli.running() == ["warm-0"]  # left running
+    cli.ok("stop", "warm-0")
+
+
+def test_no_deps_refuses_naming_the_roles_not_running(cli) -> None:
+    cli.ok("add", "warm")
+    cli.ok("add", "probe")
+    _set(cli, "after", "probe-0", ["warm-0"])
+    refusal = 'ansar: cannot perform "run", "probe-0" after roles not running - warm-0'
+    assert cli.refused(1, "run", "probe-0", "--no-deps") == refusal
+    assert cli.running() == []
+
+
+@pytest.mark.skipif(not _WIRED, reason="ansar set does not call check_property yet (lead's _values.py)")
+def test_a_cycle_is_refused_and_the_home_unchanged(cli) -> None:
+    cli.ok("add", "zombie", "a-{number}")
+    cli.ok("add", "zombie", "b-{number}")
+    _set(cli, "after", "a-0", ["b-0"])
+    (cli.cwd / "after").write_text(json.dumps({"value": ["a-0"]}))
+    refusal = 'ansar: cannot set "after" for "b-0" (cycle b-0, a-0, b-0)'
+    assert cli.refused(2, "set", "after", "b-0", "--encoding-file=after") == refusal
+    assert json.loads(cli.ok("get", "after", "b-0")) == {"value": None}

@@ -4,6 +4,9 @@ The command is an object of the runtime, ``ansar`` (its records on stderr at the
 before the sub-command); each role is an ``ar.Process`` child in the caller's folder, with the
 caller's environment and the lineage marker its tree inherits. The home's lock is held while the
 roles are matched, their locks probed and the first of them started, until each holds its own.
+With properties ``after``, ``ready`` and ``exclusive`` a role waits until the roles it is after are
+up and no role sharing its exclusive name runs; roles it needs from outside the search are started
+in the background (as ``start`` does) and left running.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from typing import Any, Optional
 
 from ansar.home import Home, HomeError
 from ansar.home._launch import READY_SECONDS
+from ansar.home._ready import POLL
 from ansar.home._store import home_lock
 
 from ._args import Parsed, Usage
 from ._common import home_of, print_document, search_of
-from ._running import clear_for, level_of
+from ._running import Plan, clear_for, level_of, poll_needed, watch_running
 
 __all__ = ["run_run"]
 
@@ -93,7 +97,14 @@ def _condition(value: Any) -> str:
 class _Roles:
     """The roles of one run: queued (``--jobs``), running (an ar.Process each), completed."""
 
-    def __init__(self, ansar: Any, home: Home, names: list[str], level: int, jobs: Optional[int], keep: bool):
+    def __init__(self, ansar: Any, home: Home, names: list[str], level: int, jobs: Optional[int], keep: bool,
+                 plan: Optional[Plan] = None, background: tuple = (), running: tuple = ()):
+        self.plan = plan  # None: no order among these roles, every role starts as soon as there is room
+        self.background = list(background)  # needed roles to start in the background
+        self.up: set[str] = set()
+        self.blocked: dict[str, str] = {}
+        self.held: set[str] = set()
+        self.watches: dict[str, Any] = watch_running(plan, list(running)) if plan is not None else {}
         self.ansar = ansar
         self.home = home
         self.queued = list(names)
@@ -107,26 +118,126 @@ class _Roles:
         self.started: dict[str, float] = {}  # epoch, for history
 
     def launch(self) -> None:
-        """Start queued roles, in name order, while there is room under --jobs."""
+        """Start queued roles, in name order, while there is room under --jobs (and, with a
+        plan, once the roles each is after are up and its exclusive name is free)."""
+        if self.plan is None:
+            while self.queued and (self.jobs is None or len(self.pending) < self.jobs):
+                self._launch(self.queued.pop(0))
+            return
+        from ansar.home._order import next_step
+
+        while True:
+            step = next_step(self.background, self.plan.graph, up=self.up, blocked=self.blocked)
+            for name, _ in step.faulted:
+                self.background.remove(name)
+                self.blocked[name] = "did not start"
+            for name in step.start:
+                self.background.remove(name)
+                self._start_background(name)
+            room = None if self.jobs is None else self.jobs - len(self.pending)
+            mine = next_step(self.queued, self.plan.graph, up=self.up, blocked=self.blocked,
+                             running=self.pending.values(), exclusive=self.plan.exclusive, room=room)
+            for name, why in mine.faulted:
+                import ansar.create as ar
+
+                self.queued.remove(name)
+                self.ansar.console(f'Not starting "{name}" ({why})')
+                self.end(name, ar.Faulted(condition=why, explanation="not started"))
+            for name in mine.start:
+                self.queued.remove(name)
+                self._launch(name)
+            if not (step.start or step.faulted or mine.start or mine.faulted):
+                return
+
+    def _launch(self, name: str) -> None:
         import ansar.create as ar
         from ansar.home._launch import create_role_object
 
-        while self.queued and (self.jobs is None or len(self.pending) < self.jobs):
-            name = self.queued.pop(0)
-            try:
-                context = self.home.role(name)
-                assert context.role is not None
-                path = self.home.executable_path(context.role.executable)
-            except HomeError as e:
-                self.ansar.fault(str(e))
-                self.end(name, ar.Faulted(condition=str(e), explanation="role cannot start"))
+        try:
+            context = self.home.role(name)
+            assert context.role is not None
+            path = self.home.executable_path(context.role.executable)
+        except HomeError as e:
+            self.ansar.fault(str(e))
+            self.end(name, ar.Faulted(condition=str(e), explanation="role cannot start"))
+            return
+        keep = self.keep
+        if self.plan is not None:
+            from ansar.home._ready import Watch, check_of
+
+            check = check_of(context)
+            keep = keep or (check is not None and check.text is not None)  # its records, to look in
+            self.watches[name] = Watch(context, check, time.time() - 0.001)
+        address = create_role_object(self.ansar, context, path, self.level, keep)
+        self.pending[address] = name
+        self.began[name] = time.monotonic()
+        self.started[name] = time.time()
+
+    def _start_background(self, name: str) -> None:
+        """A role the run needs from outside its search: started as ``ansar start`` does."""
+        from ansar.home._launch import start_roles
+        from ansar.home._ready import Watch
+
+        assert self.plan is not None
+        try:
+            context = self.home.role(name)
+            assert context.role is not None
+            path = self.home.executable_path(context.role.executable)
+        except HomeError as e:
+            self.ansar.fault(f'role "{name}" did not start ({e})')
+            self.blocked[name] = "did not start"
+            return
+        self.ansar.console(f"Start roles ({name})")
+        since = time.time() - 0.001
+        for role, reason in start_roles([(context, path)]):
+            self.ansar.fault(f'role "{role}" did not start ({reason})')
+            self.blocked[name] = "did not start"
+            return
+        self.watches[name] = Watch(context, self.plan.check(name), since)
+        self.held.add(name)
+
+    def acked(self, address: Any) -> None:
+        """The role of ``address`` holds its lock: its ready check may be looked at."""
+        name = self.pending.get(address)
+        if name is not None:
+            self.held.add(name)
+
+    def waiting(self) -> bool:
+        """A queued role waits for a role that is not up yet: look again soon."""
+        if self.plan is None:
+            return False
+        return any(need not in self.up and need not in self.blocked
+                   for role in self.queued for need in self.plan.graph.get(role, ()))
+
+    def poll(self) -> None:
+        """Look at the roles queued ones wait for: running ones of this run once held, the
+        others by their locks."""
+        if self.plan is None:
+            return
+        wanted = {need for role in self.queued for need in self.plan.graph.get(role, ())}
+        mine = set(self.pending.values())
+        outside = {n for n in wanted if n not in mine and n not in self.completed}
+        poll_needed(self.plan, self.watches, outside, self.up, self.blocked)
+        for name in sorted(wanted & mine):
+            watch = self.watches.get(name)
+            if watch is None or name in self.up or name in self.blocked:
                 continue
-            address = create_role_object(self.ansar, context, path, self.level, self.keep)
-            self.pending[address] = name
-            self.began[name] = time.monotonic()
-            self.started[name] = time.time()
+            if name not in self.held:
+                if watch.check is not None and watch.clock() >= watch.deadline:
+                    self.blocked[name] = watch.why()
+                continue
+            ready = watch.poll()
+            if ready:
+                self.up.add(name)
+            elif ready is False:
+                self.blocked[name] = watch.why()
 
     def end(self, name: str, value: Any) -> None:
+        if self.plan is not None and name not in self.blocked and name not in self.up:
+            if fails(value):
+                self.blocked[name] = f"ended {type(value).__name__}"
+            else:
+                self.up.add(name)
         self.completed[name] = value
         self.durations[name] = time.monotonic() - self.began.get(name, time.monotonic())
         self.ansar.console(f'Completion for "{name}" ({_condition(value)})')
@@ -137,6 +248,14 @@ class _Roles:
             from ansar.home._history import record_unstarted
 
             record_unstarted(self.home.role_context(name), self.started[name], json.loads(encode(value))["value"])
+
+    def strand(self) -> None:
+        """Queued roles that can never start (nothing runs, nothing is waited for)."""
+        import ansar.create as ar
+
+        while self.queued:
+            self.end(self.queued.pop(0), ar.Faulted(condition="waits for roles that will not start",
+                                                    explanation="not started"))
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to every process of each running role's tree (pause and continue)."""
@@ -150,6 +269,7 @@ class _Roles:
 
         for address in self.pending:
             self.ansar.send(ar.Stop(), address)
+        self.background = []
         while self.queued:
             self.end(self.queued.pop(0), ar.Aborted())
 
@@ -166,7 +286,22 @@ class _Roles:
                 break  # a role that never says it is ready: the home is locked long enough
             if not isinstance(m, ar.Ack):
                 early.append((m, self.ansar.return_address))
+            else:
+                self.acked(self.ansar.return_address)
             waiting.discard(self.ansar.return_address)
+
+
+def _plan(home: Home, search: Any, names: list[str], no_deps: bool) -> tuple[Optional[Plan], list[str], list[str]]:
+    """The plan of a run when its roles have an order: ``(plan, roles to start in the background,
+    needed roles already running)``; ``(None, [], [])`` when they have none."""
+    plan = Plan(home)
+    running, idle = plan.outside("run", search, names, no_deps)
+    holders = plan.running_exclusive(names + idle)
+    plan.refuse_clashes("run", names, holders, among=False)
+    plan.refuse_clashes("run", idle, holders + names, among=True)
+    if not plan.ordered(names) and not idle:
+        return None, [], []
+    return plan, idle, running
 
 
 def _failed_only(home: Home, names: list[str]) -> list[str]:
@@ -221,21 +356,30 @@ def run_run(parsed: Parsed) -> int:
                     return 0
             ansar.console(f"Detect status of associated roles ({', '.join(names)})")
             clear_for("run", parsed, home, names, ansar)
+            plan, background, running = _plan(home, search, names, parsed.settings["no-deps"])
             ansar.console(f'Running "{search}" ({given_home})')
-            roles = _Roles(ansar, home, sorted(names) if jobs else names, roles_level, jobs,
-                           parsed.settings["keep-logs"])
+            roles = _Roles(ansar, home, sorted(names) if jobs or plan else names, roles_level, jobs,
+                           parsed.settings["keep-logs"], plan, background, running)
             roles.launch()
             roles.wait_held(early)
         while roles.pending or roles.queued:
             if early:
                 m, sender = early.pop(0)
-            elif roles.pending:
-                m = ansar.select(ar.Completed, ar.Stop, _Suspend, _Continue, ar.Ack)
+            elif roles.pending or roles.waiting():
+                m = ansar.select(ar.Completed, ar.Stop, _Suspend, _Continue, ar.Ack,
+                                 seconds=POLL if roles.waiting() else None)
                 sender = ansar.return_address
-                if isinstance(m, ar.Ack):
-                    continue  # a role (started after the first) is ready: nothing to do
+                if isinstance(m, (ar.Ack, ar.SelectTimer)):
+                    if isinstance(m, ar.Ack):
+                        roles.acked(sender)  # a role (started after the first) holds its lock
+                    roles.poll()
+                    if not (interrupted or failing):
+                        roles.launch()
+                    continue
             else:
                 roles.launch()
+                if not roles.pending and not roles.waiting():
+                    roles.strand()
                 continue
             if isinstance(m, _Suspend):
                 roles.signal(signal.SIGSTOP)
@@ -252,6 +396,7 @@ def run_run(parsed: Parsed) -> int:
             if name is None:
                 continue
             roles.end(name, m.value)
+            roles.poll()
             if fail_fast and not failing and _fails_fast(m.value):
                 failing = True
                 ansar.console(f'Fail fast after "{name}"')
@@ -272,7 +417,7 @@ def run_run(parsed: Parsed) -> int:
     if parsed.settings["junit-xml"]:
         from ._testrun import write_junit
 
-        write_junit(parsed.settings["junit-xml"], completed, roles.durations)
+        write_junit(parsed.settings["junit-xml"], completed, _history_durations(home, roles))
     from ansar.create.codec import encode
 
     if analyzed is not None:
@@ -287,6 +432,28 @@ def run_run(parsed: Parsed) -> int:
     if interrupted:
         return 130
     return 1 if failing or any(fails(v) for v in completed.values()) else 0
+
+
+def _history_durations(home: Home, roles: _Roles) -> dict[str, float]:
+    """Each role's duration as its history has it (the execution this run started), else as the
+    run measured it (a role that never started)."""
+    from ansar.home._history import epoch_of, read_history
+
+    durations = dict(roles.durations)
+    for name, started in roles.started.items():
+        try:
+            history = read_history(home.role_context(name), close_stale=False)
+        except HomeError:
+            continue
+        for execution in reversed(history):
+            try:
+                begin = epoch_of(execution.start)
+                if begin >= started - 1.0 and execution.end:
+                    durations[name] = max(0.0, epoch_of(execution.end) - begin)
+                    break
+            except ValueError:
+                continue
+    return durations
 
 
 def _exit_status(value: Any) -> int:
