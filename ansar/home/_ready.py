@@ -20,20 +20,13 @@ from typing import Callable, Optional
 import msgspec
 
 from ansar.create._ready import ready_file
+from ansar.create._records import ReadyCheck
 from ansar.create._role import HomeError, RoleContext
 
 __all__ = ["POLL", "CONNECT_SECONDS", "ReadyCheck", "TextScan", "Watch", "check_of", "is_ready", "not_ready_text"]
 
 POLL = 0.05  # seconds between looks while a dependent waits
 CONNECT_SECONDS = 0.25  # one connect attempt of the port form
-
-
-class ReadyCheck(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """The ``ready`` property in its long form; ``seconds`` alone is the file form."""
-
-    seconds: float
-    port: Optional[int] = None
-    text: Optional[str] = None
 
 
 def check_of(context: RoleContext) -> Optional[ReadyCheck]:
