@@ -164,3 +164,71 @@ def test_a_cycle_is_refused_and_the_home_unchanged(cli) -> None:
     refusal = 'ansar: cannot set "after" for "b-0" (cycle b-0, a-0, b-0)'
     assert cli.refused(2, "set", "after", "b-0", "--encoding-file=after") == refusal
     assert json.loads(cli.ok("get", "after", "b-0")) == {"value": None}
+
+
+def _most_at_once(cli, prefixes: list[str], *args: str) -> tuple[int, object]:
+    """Run ``ansar run *args`` while sampling how many of the roles named by ``prefixes`` run."""
+    import threading
+
+    import psutil
+
+    from ansar.create._tree import scan
+
+    mine = f"--home-path={cli.home}"
+    most = [0]
+    done = threading.Event()
+
+    def count() -> int:
+        n = 0
+        for pid in scan():
+            try:
+                argv = psutil.Process(pid).cmdline()
+            except psutil.Error:
+                continue
+            if mine in argv and any(a.startswith("--role-name=") and a[12:].startswith(tuple(prefixes))
+                                    for a in argv):
+                n += 1
+        return n
+
+    def sample() -> None:
+        while not done.is_set():
+            most[0] = max(most[0], count())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        finished = cli("run", *args, seconds=90)
+    finally:
+        done.set()
+        sampler.join()
+    return most[0], finished
+
+
+def test_exclusive_roles_never_run_at_once_and_jobs_hold_with_after(cli) -> None:
+    cli.ok("add", "snooze", "x-{number}", "--count=3")
+    cli.ok("add", "snooze", "y-{number}", "--count=6")
+    cli.ok("update", ".*", "--seconds=0.3")
+    for n in range(3):
+        _set(cli, "exclusive", f"x-{n}", "disk")
+    for n in range(1, 6):
+        _set(cli, "after", f"y-{n}", ["y-0"])
+    most, finished = _most_at_once(cli, ["x-"], "--jobs=4")
+    assert finished.returncode == 0, finished.stderr
+    assert len(json.loads(finished.stdout)["value"][1]["completed"]) == 9
+    assert most == 1
+    most, finished = _most_at_once(cli, ["x-", "y-"], "--jobs=4")
+    assert finished.returncode == 0, finished.stderr
+    assert 1 <= most <= 4
+
+
+def test_stop_stops_dependents_first(cli) -> None:
+    cli.ok("add", "zombie", "a-{number}")
+    cli.ok("add", "zombie", "b-{number}")
+    _set(cli, "after", "b-0", ["a-0"])
+    cli.ok("start")
+    assert cli.running() == ["a-0", "b-0"]
+    done = cli("--debug-level=CONSOLE", "stop")
+    assert done.returncode == 0, done.stderr
+    waves = [line.split(" - ", 1)[1] for line in done.stderr.splitlines() if "Stop roles" in line]
+    assert waves == ["Stop roles (b-0)", "Stop roles (a-0)"]
+    assert cli.running() == []
