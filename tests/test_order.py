@@ -232,3 +232,15 @@ def test_stop_stops_dependents_first(cli) -> None:
     waves = [line.split(" - ", 1)[1] for line in done.stderr.splitlines() if "Stop roles" in line]
     assert waves == ["Stop roles (b-0)", "Stop roles (a-0)"]
     assert cli.running() == []
+
+
+def test_a_server_not_ready_in_time_faults_its_client_and_is_left_alone(cli) -> None:
+    cli.ok("add", "warm")
+    cli.ok("add", "probe")
+    cli.ok("update", "warm-0", "--port=65428", "--setup=30.0")
+    _set(cli, "after", "probe-0", ["warm-0"])
+    _set(cli, "ready", "warm-0", 0.5)
+    refusal = 'ansar: role "probe-0" did not start (warm-0 not ready after 0.5s)'
+    assert cli.refused(1, "start") == refusal
+    assert cli.running() == ["warm-0"]
+    assert cli.ok("status", "-l").strip().endswith("(not ready)")
