@@ -163,7 +163,7 @@ def test_set_refuses_a_storage_that_is_not_a_positive_int(home: Ansar) -> None:
 
 def test_get_and_set_refuse_an_unknown_property(home: Ansar) -> None:
     home.ok("add", "client")
-    refusal = 'ansar: no property "colour" (there is retry, storage, timeout)'
+    refusal = 'ansar: no property "colour" (there is after, exclusive, ready, retry, storage, timeout)'
     assert home.refused(2, "get", "colour", "client-0") == refusal
     assert 'no property "colour"' in home.refused(2, "set", "colour", "client-0", "--encoding-file=x")
 

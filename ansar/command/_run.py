@@ -47,6 +47,8 @@ class _Interrupts:
         self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupts:
+        # A signal may land on any thread: the main thread waits in slices so its handler runs.
+        self.saved_poll, self.ansar._poll = self.ansar._poll, 0.1
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self.previous[signum] = signal.signal(signum, self)
         self.previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self.post(_Suspend))
@@ -57,6 +59,7 @@ class _Interrupts:
         return lambda signum, frame: self.ansar._inbox.put((kind(), self.ansar.address))
 
     def __exit__(self, *exc: Any) -> None:
+        self.ansar._poll = self.saved_poll
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
 

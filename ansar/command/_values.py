@@ -19,6 +19,7 @@ from ansar.home import (
     encode_property,
     get_property,
 )
+from ansar.home._properties import check_property
 
 from ._args import Parsed, Usage
 from ._common import home_of, print_document, read_file, search_of
@@ -131,8 +132,10 @@ def run_set(parsed: Parsed) -> int:
     value = decode_property(name, read_file(path), "stdin" if path == "-" else path)
     home = home_of(parsed)
     search = search_of(parsed, 1)
-    with home.locked():  # matched and set in one change
-        home.set_property(home.select(search), name, value)
+    with home.locked():  # matched, checked and set in one change
+        names = home.select(search)
+        check_property(home, names, name, value)
+        home.set_property(names, name, value)
     return 0
 
 
@@ -160,6 +163,7 @@ def run_edit(parsed: Parsed) -> int:
     with home.locked():
         if _property_text(home.role(role_name), what) != before:
             raise HomeError(_changed_text(role_name, what, after))
+        check_property(home, [role_name], what, value)
         home.set_property([role_name], what, value)
     return 0
 
