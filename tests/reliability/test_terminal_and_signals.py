@@ -35,9 +35,7 @@ from reliability_support import (
 
 ABORTED = ["ansar.create.lifecycle.Aborted", {}, []]
 GRACE = 5.0 + 2.0 + 2.0  # a stop's grace periods: after SIGINT, SIGTERM, SIGKILL
-SIGNAL_ON_A_THREAD = ("a signal the kernel hands to a thread of ansar run other than the main one is never "
-                      "handled: the main thread waits on its inbox with no timeout (OpenChannel has no _poll, "
-                      "unlike create_object's driver), so the Python handler never runs")
+
 
 STUBBORN = '''
 def stubborn(self):
