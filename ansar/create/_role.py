@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMAND", "FOLDER_KINDS", "HOME_VERSION", "HomeError", "HomeRecord", "REDIRECT_KINDS", "RoleContext",
-    "RoleRecord", "empty_folder", "open_home", "open_role", "read_component", "read_record",
+    "RoleRecord", "empty_folder", "take_lock", "open_home", "open_role", "read_component", "read_record",
 ]
 
 HOME_VERSION = 1
@@ -215,3 +215,22 @@ def empty_folder(path: str) -> None:
                 os.unlink(full)
         except OSError:
             pass  # what cannot go stays; the program finds it as any file of its tmp
+
+
+def take_lock(fd: int, seconds: float = 0.5) -> bool:
+    """The role's flock, tried for a moment: a command probing the lock (ansar status) or closing
+    a lost history record holds it for a few milliseconds, and must not make a start fail."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + seconds
+    pause = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)  # another process holds it; there is no event to wait on
+            pause = min(pause * 2, 0.05)

@@ -152,25 +152,6 @@ def _help(name: str, settings: Any, variables: Any) -> str:
 # --- component mode -------------------------------------------------------------------------------
 
 
-def _take_lock(fd: int, seconds: float = 0.5) -> bool:
-    """The role's flock, tried for a moment: a command probing the lock (ansar status) or closing
-    a lost history record holds it for a few milliseconds, and must not make a start fail."""
-    import fcntl
-    import time
-
-    deadline = time.monotonic() + seconds
-    pause = 0.002
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(pause)  # another process holds it; there is no event to wait on
-            pause = min(pause * 2, 0.05)
-
-
 def _hold_role_lock(context: Any) -> int:
     """Take the role's lock for the life of the process and record our pid beside it.
 
@@ -186,7 +167,9 @@ def _hold_role_lock(context: Any) -> int:
     except OSError as e:
         _fail(f"cannot open lock {lock_path} ({e.strerror})", 1)
     pid_path = context.pid_path()
-    if not _take_lock(fd):
+    from ._role import take_lock
+
+    if not take_lock(fd):
         os.close(fd)
         try:
             with open(pid_path) as f:

@@ -12,7 +12,6 @@ Standard library only: the keeper imports it and stays small.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -189,18 +188,11 @@ class Execution:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as e:
             return f"cannot open lock {path} ({e.strerror})"
-        deadline = time.monotonic() + 0.5  # a probe (ansar status) holds it for a moment
-        pause = 0.002
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    return "already running"
-                time.sleep(pause)  # another process holds it; there is no event to wait on
-                pause = min(pause * 2, 0.05)
+        from ansar.create._role import take_lock
+
+        if not take_lock(fd):  # a probe (ansar status) holds it for a moment
+            os.close(fd)
+            return "already running"
         self.lock = fd
         return ""
 
