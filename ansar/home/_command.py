@@ -1,8 +1,9 @@
 """Command roles: a shell command line run as a role (``ansar add --command='<line>'``).
 
 The line is the role's only setting, ``{"value": {"command": "<line>"}}``, stored exactly as given.
-It runs directly when it is only plain words (letters, digits, ``_@%+=:,./-`` and spaces), else
-as ``/bin/sh -c <line>``: the line is the single argument after ``-c`` and nothing is put into
+It runs directly when it is only plain words (letters, digits, ``_@%+=:,./-`` and spaces) and its
+first word is a program (not a shell builtin such as ``exit`` or ``cd``, nor an assignment such as
+``TZ=UTC``), else as ``/bin/sh -c <line>``: the line is the single argument after ``-c`` and nothing is put into
 it; what the command needs from ansar comes in ``ANSAR_*`` environment variables.
 
 This module has what ``run`` (``_command_run``) and the keeper of started command roles
@@ -27,6 +28,12 @@ __all__ = ["COMMAND", "Execution", "LineSplitter", "argv_of", "check_line", "com
 
 SHELL = "/bin/sh"
 _PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./ -]+")
+# Words the shell itself acts on (reserved words, builtins with no program of their name): a line
+# starting with one means what the shell makes of it, so it goes to the shell however plain.
+_SHELL_WORDS = frozenset(
+    ". : alias bg break case cd command continue do done elif else esac eval exec exit export fc fg fi for "
+    "getopts hash if in jobs local read readonly return set shift then times trap type ulimit umask unalias "
+    "unset until wait while".split())
 LINE_MOST = 64 * 1024  # a longer output line is kept as several records
 FIRST_CHILD_WAIT = 0.1  # how long a shell is watched for its first child (the pid shown)
 ACK = ["ansar.create.lifecycle.Ack", {}, []]
@@ -75,9 +82,12 @@ def read_line(context: RoleContext) -> str:
 
 
 def argv_of(line: str) -> list[str]:
-    """How ``line`` runs: its words when they are all plain, else ``/bin/sh -c line``."""
+    """How ``line`` runs: its words when they are all plain and the first names a program, else
+    ``/bin/sh -c line``."""
     if _PLAIN.fullmatch(line):
-        return line.split()
+        words = line.split()
+        if words[0] not in _SHELL_WORDS and "=" not in words[0]:
+            return words
     return [SHELL, "-c", line]
 
 
@@ -270,11 +280,22 @@ class Execution:
             pass
 
     def kill(self) -> None:
+        """SIGKILL to the command's process group and to every process that carries the role's
+        lineage marker (a background child that called setsid, a daemon it double forked): none of
+        them outlives the command, holding the role's lock or its pipes."""
         assert self.process is not None
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        from ansar.create._tree import Member, tree_of
+
+        from ._running import lineage_marker
+
+        for pid, ticks in tree_of([], [lineage_marker(self.context)]).items():
+            member = Member(pid, ticks)
+            member.signal(signal.SIGKILL)
+            member.close()
 
     def value(self, returncode: int) -> list:
         """The value of the ended execution, as history keeps it."""
