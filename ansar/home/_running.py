@@ -55,10 +55,60 @@ def _read_pid(path: str) -> tuple[int, int]:
     return (pid, ticks) if pid > 0 else (PID_UNKNOWN, 0)
 
 
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rfind(b")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _has_open(pid: int, lock: os.stat_result) -> Optional[bool]:
+    """Whether ``pid`` has the lock file open; None when its descriptors cannot be read."""
+    folder = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except PermissionError:
+        return None  # another user's process: we cannot tell
+    except OSError:
+        return False  # gone
+    for name in names:
+        try:
+            st = os.stat(f"{folder}/{name}")
+        except OSError:
+            continue
+        if st.st_ino == lock.st_ino and st.st_dev == lock.st_dev:
+            return True
+    return False
+
+
+def holds_lock(pid: int, lock_path: str) -> bool:
+    """Whether ``pid`` (or its parent: a shell running a command role's first child) has the role's
+    lock file open: a lock record naming any other live process is not the role's."""
+    try:
+        lock = os.stat(lock_path)
+    except OSError:
+        return False
+    for candidate in (pid, _parent(pid)):
+        if candidate <= 1:
+            continue
+        held = _has_open(candidate, lock)
+        if held is None:
+            return True  # cannot look: trust the record (its start ticks were checked)
+        if held:
+            return True
+    return False
+
+
 def _named_pid(context: RoleContext) -> int:
     pid, ticks = _read_pid(context.pid_path())
-    if pid and ticks and start_ticks(pid) != ticks:
+    if not pid:
+        return PID_UNKNOWN
+    if ticks and start_ticks(pid) != ticks:
         return PID_UNKNOWN  # the file names an earlier process; the holder has not written yet
+    if not holds_lock(pid, context.lock_path()):
+        return PID_UNKNOWN  # a live process, but not the one holding the lock
     return pid
 
 

@@ -126,25 +126,12 @@ def test_a_lock_record_naming_a_reused_pid_never_shows_as_the_role(cli: Cli, hel
     assert unrelated.poll() is None
 
 
-@pytest.mark.xfail(strict=True, reason="a lock record without start ticks is taken as it stands: "
-                   "home._running._named_pid checks ticks only when the record has them")
-def test_a_lock_record_without_start_ticks_naming_another_process_never_shows(cli: Cli, held: Path,
-                                                                             unrelated: subprocess.Popen) -> None:
-    held.write_text(f"{unrelated.pid}\n")
-    FIGURES.fault()
-    try:
-        _never_shown(cli, unrelated.pid)
-    finally:
-        cli("stop", seconds=10.0)
-        signalled = unrelated.poll() is not None
-    assert not signalled, "ansar stop signalled a process that is not the role"
-
-
-@pytest.mark.xfail(strict=True, reason="a lock record naming a live process that does not hold the lock shows "
-                   "as the role and gets its stop: home._running.is_running never checks who holds the lock")
-def test_a_lock_record_naming_a_live_process_that_is_not_the_holder_never_shows(cli: Cli, held: Path,
-                                                                              unrelated: subprocess.Popen) -> None:
-    held.write_text(f"{unrelated.pid} {_ticks(unrelated.pid)}\n")
+@pytest.mark.parametrize("with_ticks", [False, True], ids=["without-start-ticks", "with-its-start-ticks"])
+def test_a_lock_record_naming_a_live_process_that_is_not_the_holder_never_shows(
+        cli: Cli, held: Path, unrelated: subprocess.Popen, with_ticks: bool) -> None:
+    """The record names a live process (with or without its true start time) that does not hold
+    the role's lock: never shown as the role, never signalled by a stop."""
+    held.write_text(f"{unrelated.pid} {_ticks(unrelated.pid)}\n" if with_ticks else f"{unrelated.pid}\n")
     FIGURES.fault()
     try:
         _never_shown(cli, unrelated.pid)
