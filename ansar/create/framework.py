@@ -185,8 +185,12 @@ def _hold_role_lock(context: Any) -> int:
 
     clear_ready(lock_path)  # before the pid: a role seen running is never ready from before
     pid = os.getpid()
-    with open(pid_path, "w", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW | os.O_TRUNC, 0o600)) as f:
-        f.write(f"{pid} {start_ticks(pid)}\n")
+    try:
+        with open(pid_path, "w", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW | os.O_TRUNC, 0o600)) as f:
+            f.write(f"{pid} {start_ticks(pid)}\n")
+    except OSError as e:  # a link planted in its place is never followed
+        os.close(fd)
+        _fail(f"cannot write lock record {pid_path} ({e.strerror})", 1)
     return fd
 
 

@@ -263,7 +263,29 @@ def open_existing_home(path: str) -> Home:
         raise HomeError(f"{absolute}: not a home folder (it is a file)")
     if not os.path.exists(os.path.join(absolute, "home.json")) and os.path.isdir(absolute):
         raise HomeError(f"{absolute}: not a home (no home.json)")
+    _check_owner(absolute)
     return Home(open_home(absolute))
+
+
+def _check_owner(absolute: str) -> None:
+    """A home belongs to one user: working on another's (even as root) would leave files its owner
+    cannot read, or run roles as the wrong user."""
+    try:
+        owner = os.stat(absolute).st_uid
+    except OSError:
+        return  # missing: open_home names it
+    me = os.geteuid()
+    if owner != me:
+        raise HomeError(f"{absolute}: owned by {_user(owner)}, not by {_user(me)} (run ansar as its owner)")
+
+
+def _user(uid: int) -> str:
+    try:
+        import pwd
+
+        return f'user "{pwd.getpwuid(uid).pw_name}" (uid {uid})'
+    except (KeyError, ImportError):
+        return f"uid {uid}"
 
 
 def _redirect_target(kind: str, where: str) -> tuple[str, bool]:

@@ -6,10 +6,21 @@ listener during a run.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from reliability_support import FIGURES, Cli, InProcess, home_tree, lineage_pids, one_line_refusal, private_modes
+from reliability_support import (
+    DEADLINE,
+    FIGURES,
+    Cli,
+    InProcess,
+    home_tree,
+    lineage_pids,
+    one_line_refusal,
+    private_modes,
+)
 
 
 @pytest.fixture
@@ -110,3 +121,84 @@ def test_no_network_listener_during_a_run_or_a_start(cli: Cli) -> None:
     run.terminate()
     run.communicate()
     assert not any(held.values()), held
+
+
+# --- a home belongs to one user --------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [("status",), ("list", "-l"), ("add", "zombie"), ("start",), ("run", "zombie-0"),
+                                  ("settings", "zombie-0"), ("delete", "zombie-0"), ("snapshot", "testing")])
+def test_a_home_owned_by_another_user_is_refused(cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                                                 argv: tuple[str, ...]) -> None:
+    fast: InProcess = cli.fast  # type: ignore[attr-defined]
+    fast.ok("add", "zombie")
+    before = home_tree(cli.home)
+    someone_else = os.stat(cli.home).st_uid + 4242
+    monkeypatch.setattr(os, "geteuid", lambda: someone_else)
+    status, _, err = fast(*argv)
+    FIGURES.fault()
+    assert status == 1 and one_line_refusal(status, err), err
+    assert "owned by" in err and f"uid {someone_else}" in err, err
+    monkeypatch.undo()
+    assert home_tree(cli.home) == before
+    assert cli.running() == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a home to another user")
+def test_even_root_leaves_a_home_of_another_user_alone(cli: Cli) -> None:
+    cli.fast.ok("add", "zombie")  # type: ignore[attr-defined]
+    before = home_tree(cli.home)
+    os.chown(cli.home, 65534, 65534)
+    try:
+        done = cli("start")
+        FIGURES.fault()
+        assert done.returncode == 1 and one_line_refusal(done.returncode, done.stderr), done.stderr
+        assert "owned by" in done.stderr and "uid 65534" in done.stderr, done.stderr
+        assert home_tree(cli.home) == before
+    finally:
+        os.chown(cli.home, 0, 0)
+    assert cli.running() == []
+
+
+# --- lock and pid files are never followed through a symbolic link ---------------------------------
+
+@pytest.mark.parametrize("which", ["zombie-0.lock", "zombie-0.pid"])
+def test_a_role_file_replaced_by_a_link_out_is_not_followed(cli: Cli, outside: Path, which: str) -> None:
+    """The role's lock and lock record are opened with O_NOFOLLOW: a link planted in their place
+    makes the start fail in one line and the file it points at stays as it was."""
+    cli.fast.ok("add", "zombie")  # type: ignore[attr-defined]
+    target = outside / "secret.json"
+    there = target.read_bytes()
+    planted = cli.home / "lock" / which
+    planted.parent.mkdir(exist_ok=True)
+    planted.unlink(missing_ok=True)
+    planted.symlink_to(target)
+    FIGURES.fault()
+    # Not cli(): a role failing to start is the run's Faulted document, not a refusal by ansar.
+    done = subprocess.run(cli.argv("run", "zombie-0", "--debug-level=NONE"), cwd=cli.cwd, env=cli.env,
+                          capture_output=True, text=True, timeout=DEADLINE)
+    if which.endswith(".lock"):  # the run's own probe of the lock refuses
+        assert one_line_refusal(done.returncode, done.stderr), done.stderr
+    else:  # the role's own start refuses, in one line, and the run reports it Faulted
+        assert done.returncode == 1 and "ansar.create.lifecycle.Faulted" in done.stdout, done
+        assert re.fullmatch(r"zombie: cannot write lock record \S+ \(Too many levels of symbolic links\)\n",
+                            done.stderr), done.stderr
+    assert target.read_bytes() == there
+    assert lineage_pids(cli.home) == []
+    planted.unlink()
+    assert cli.running() == []
+
+
+def test_the_homes_own_lock_is_not_followed(cli: Cli, outside: Path) -> None:
+    fast: InProcess = cli.fast  # type: ignore[attr-defined]
+    target = outside / "secret.json"
+    there = target.read_bytes()
+    locks = [p for p in cli.home.iterdir() if p.suffix == ".lock"]
+    assert locks, sorted(p.name for p in cli.home.iterdir())
+    for lock in locks:
+        lock.unlink()
+        lock.symlink_to(target)
+    before = home_tree(cli.home)
+    status, _, err = fast("add", "zombie")
+    FIGURES.fault()
+    assert status == 1 and one_line_refusal(status, err), err
+    assert home_tree(cli.home) == before and target.read_bytes() == there
