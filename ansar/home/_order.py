@@ -129,7 +129,9 @@ def next_step(
     longer wait for, with why (``"ended Faulted"``, ``"not ready after 30.0s"``): a queued role
     after one of them is faulted with ``"<role> <why>"``. A role may start when every role it is
     after is up, no running role nor one starting before it shares its ``exclusive`` name, and
-    there is ``room`` (None: no limit) for it.
+    there is ``room`` (None: no limit) for it. A role on a cycle of ``after`` none of whose roles
+    is up (a cycle ``ansar set`` refuses, written into role files by hand) would wait forever: it
+    is faulted with ``"after cycle a-0, b-0, a-0"``.
     """
     up = set(up)
     blocked = blocked or {}
@@ -144,6 +146,9 @@ def next_step(
             faulted.append((name, why))
             continue
         if not all(need in up for need in needs):
+            cycle = find_cycle(graph, name)
+            if cycle is not None and not up.intersection(cycle):
+                faulted.append((name, f"after cycle {', '.join(cycle)}"))
             continue
         claim = exclusive.get(name)
         if claim and claim in claimed:
