@@ -549,3 +549,27 @@ def test_a_deploy_killed_after_stopping_roles_is_finished_and_restores_them(cli:
     assert after["zombie-0"] == before["zombie-0"] and after["server-0"] != before["server-0"]
     assert tree(cli.home / "model/server-0") == {"a.json": "a", "b.json": "b"}
     assert not (cli.home / ".deploy-stopped.json").exists()
+
+
+def test_a_transfer_that_fails_part_way_leaves_no_alias_or_new_folder(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from ansar.home import _transfer
+
+    source, target = tmp_path / "source", tmp_path / "target"
+    (source / "new" / "deep").mkdir(parents=True)
+    (source / "a").write_text("a")
+    (source / "new" / "deep" / "b").write_text("b")
+    target.mkdir()
+    (target / "a").write_text("old")
+    copied = []
+
+    def full(s: str, d: str, mask: int, *, durable: bool = True) -> None:
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(d)
+        Path(d).write_text("partial")
+
+    monkeypatch.setattr(_transfer, "_copy_file", full)
+    with pytest.raises(OSError):
+        apply_transfer(compute_transfer(str(source), str(target)))
+    assert sorted(p.name for p in target.rglob("*")) == ["a"] and (target / "a").read_text() == "old"

@@ -615,3 +615,20 @@ def test_log_of_a_role_written_by_the_sink_round_trips(snooze: Ansar) -> None:
         sink.write(record(now - 5 + i, f"r{i}"))
     sink.close()
     assert snooze.ok("log", "snooze-0", "--count=2", "--back=3.5s") == line(now - 3, "r2") + line(now - 2, "r3")
+
+
+def test_open_current_removes_the_file_it_made_when_the_first_record_cannot_be_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = str(tmp_path / "logs")
+    fd = _logstore.open_current(folder, b"first\n")
+    os.close(fd)
+    assert [Path(folder, n).read_bytes() for n in log_files(folder)] == [b"first\n"]
+    monkeypatch.setattr(_logstore, "_os_write", lambda fd, data: 0)  # the disk is full
+    with pytest.raises(OSError):
+        _logstore.open_current(folder, b"second\n")
+    assert [Path(folder, n).read_bytes() for n in log_files(folder)] == [b"first\n"]  # the file kept
+    os.rename(Path(folder, log_files(folder)[0]), Path(folder, "20000101T000000.000-000000.log"))
+    Path(folder, "20000101T000000.000-000000.log").write_bytes(b"x" * file_limit(_logstore.DEFAULT_CAP))
+    with pytest.raises(OSError):
+        _logstore.open_current(folder, b"third\n")  # a new file was needed: it goes again
+    assert log_files(folder) == ["20000101T000000.000-000000.log"]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CAP", "FILE_CEILING", "StorageSink", "current_file", "file_limit", "log_files", "name_parts",
-    "open_storage",
+    "open_current", "open_storage",
 ]
 
 DEFAULT_CAP = 64 * 1024 * 1024
@@ -126,6 +126,29 @@ def current_file(folder: str, *, cap: int = DEFAULT_CAP) -> str:
     path, fd = _start_file(folder, cap, time.time())
     os.close(fd)
     return path
+
+
+def open_current(folder: str, first: bytes, *, cap: int = DEFAULT_CAP) -> int:
+    """``current_file`` opened for appending (an fd) with ``first`` written to it. OSError if that
+    fails (a full or read-only disk), and then a file made for it is removed again: a start that
+    could not write leaves the role's log storage as it was."""
+    had = set(log_files(folder))
+    path = current_file(folder, cap=cap)
+    fd = -1
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        if _os_write(fd, first) < len(first):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    except OSError:
+        if fd >= 0:
+            os.close(fd)
+        if os.path.basename(path) not in had:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        raise
+    return fd
 
 
 class StorageSink:

@@ -40,7 +40,8 @@ def check_target(home: Home, folder: str, *, replace: bool) -> str:
     if not os.path.isdir(parent):
         raise HomeError(f"{parent}: not found (the folder that holds the snapshot)")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise HomeError(f"{parent}: cannot write (permission denied)")
+        read_only = os.statvfs(parent).f_flag & os.ST_RDONLY
+        raise HomeError(f"{parent}: cannot write ({'read-only file system' if read_only else 'permission denied'})")
     return target
 
 

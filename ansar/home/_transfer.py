@@ -200,6 +200,15 @@ def _copy_file(source: str, destination: str, mask: int, *, durable: bool = True
         os.close(fd)
 
 
+def _make_folder(path: str, made: list[str]) -> None:
+    """``path`` and the folders above it that are missing, each new one noted in ``made``."""
+    if os.path.isdir(path):
+        return
+    _make_folder(os.path.dirname(path), made)
+    os.mkdir(path, 0o700)
+    made.append(path)
+
+
 def _remove(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         import shutil
@@ -220,20 +229,31 @@ def apply_transfer(transfer: Transfer, *, log: Callable[[str], None] = _no_step,
     target, source, mask = transfer.target, transfer.source, transfer.mask
     copies, removals = transfer.copies, transfer.removals
     log(f"File transfer ({len(transfer.deltas)} deltas) to {target}")
-    os.makedirs(target, mode=0o700, exist_ok=True)
-    for delta in transfer.deltas:
-        if delta.kind is Kind.REMOVE and delta.first:
-            _remove(os.path.join(target, delta.path))
-            step(f"remove {delta.path}")
-        elif delta.kind is Kind.FOLDER:
-            os.makedirs(os.path.join(target, delta.path), mode=0o700, exist_ok=True)
-            step(f"folder {delta.path}")
-    aliases = []
-    for delta in copies:
-        alias = _alias_of(os.path.join(target, delta.path))
-        _copy_file(os.path.join(source, delta.path), alias, mask)
-        aliases.append((alias, os.path.join(target, delta.path)))
-        step(f"alias {delta.path}")
+    made: list[str] = []  # folders this transfer made, taken back if the copies fail
+    aliases: list[tuple[str, str]] = []
+    try:
+        _make_folder(target, made)
+        for delta in transfer.deltas:
+            if delta.kind is Kind.REMOVE and delta.first:
+                _remove(os.path.join(target, delta.path))
+                step(f"remove {delta.path}")
+            elif delta.kind is Kind.FOLDER:
+                _make_folder(os.path.join(target, delta.path), made)
+                step(f"folder {delta.path}")
+        for delta in copies:
+            alias = _alias_of(os.path.join(target, delta.path))
+            aliases.append((alias, os.path.join(target, delta.path)))
+            _copy_file(os.path.join(source, delta.path), alias, mask)
+            step(f"alias {delta.path}")
+    except OSError:  # a full or read-only disk: nothing of this transfer is left in the target
+        for alias, _ in aliases:
+            _remove(alias)
+        for folder in reversed(made):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+        raise
     log(f"Move {len(aliases)} aliases to targets")
     folders = set()
     for alias, path in aliases:
