@@ -171,6 +171,9 @@ class _Roles:
             check = check_of(context)
             keep = keep or (check is not None and check.text is not None)  # its records, to look in
             self.watches[name] = Watch(context, check, time.time() - 0.001)
+        from ansar.home._guard import watch
+
+        watch(context.lock_path())  # a killed run takes even its roles' daemons with it
         address = create_role_object(self.ansar, context, path, self.level, keep)
         self.pending[address] = name
         self.began[name] = time.monotonic()
@@ -330,6 +333,15 @@ def _settings(parsed: Parsed) -> tuple[Optional[int], Optional[str]]:
 
 
 def run_run(parsed: Parsed) -> int:
+    from ansar.home._guard import dismiss
+
+    try:
+        return _run(parsed)
+    finally:
+        dismiss()
+
+
+def _run(parsed: Parsed) -> int:
     jobs, analyzer_name = _settings(parsed)
     import ansar.create as ar
     from ansar.create import log as ar_log

@@ -8,6 +8,7 @@ session ends by printing the line (``make test`` shows it under the test summary
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -63,13 +64,19 @@ def _marked_under(root: Path) -> list[int]:
 
 @pytest.fixture(autouse=True)
 def orphans_are_counted(tmp_path: Path) -> Iterator[None]:
-    """After each test (and its fixtures' cleanup): every process it left behind is an orphan,
-    counted and killed, whether still a child of this process (a subreaper) or carrying the
-    lineage marker of one of the test's homes."""
+    """After each test (and its fixtures' cleanup): every process it left behind that has not
+    ended within a second is an orphan, counted and killed, whether still a child of this process
+    (a subreaper) or carrying the lineage marker of one of the test's homes."""
     before = _identities()
     yield
-    left = {pid for pid, _ in _identities() - before if not gone(pid)}
-    left |= set(_marked_under(tmp_path))
+
+    def left_behind() -> set[int]:
+        return {pid for pid, _ in _identities() - before if not gone(pid)} | set(_marked_under(tmp_path))
+
+    # A second to end, as the issue allows a killed run's descendants (its guard sweeps, then ends).
+    deadline = time.monotonic() + 1.0
+    while (left := left_behind()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling with a deadline: no event tells of another process's end
     if left:
         FIGURES.add("orphan processes", len(left))
         kill_all(left)

@@ -163,8 +163,6 @@ def test_ctrl_c_of_a_run_ends_a_daemon_its_role_double_forked(misbehaving: Cli) 
     assert _run_then_ctrl_c(misbehaving, "daemonizer-0", "Daemon started") == []
 
 
-@pytest.mark.xfail(strict=True, reason="a run killed with SIGKILL leaves a daemon its role double-forked: only "
-                   "PR_SET_PDEATHSIG of the role's own process ties it to the run")
 def test_sigkill_of_a_run_ends_a_daemon_its_role_double_forked(misbehaving: Cli) -> None:
     run = _started(misbehaving, "daemonizer-0", "Daemon started")
     run.kill()
