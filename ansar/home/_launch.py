@@ -15,7 +15,7 @@ import subprocess
 import time
 from typing import Any, Iterable, Optional
 
-from ansar.create._logstore import current_file, log_files
+from ansar.create._logstore import log_files, open_current
 from ansar.create._role import HomeError, RoleContext
 from ansar.create.log import USER_LOG, LogRecord, format_record
 
@@ -72,12 +72,11 @@ class Launch:
 def _spawn(context: RoleContext, path: str, debug_level: Optional[str]) -> Launch:
     storage = context.role.storage if context.role is not None else None
     try:
-        log = current_file(context.logs_path(), **({"cap": storage} if storage else {}))
-        out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
         # A record of its own before the role writes: what it prints before its runtime logs
         # (a traceback at import) belongs to this execution, not to the last record of the previous.
-        os.write(out, (format_record(LogRecord(time.time(), "~", USER_LOG.TRACE, 0, "ansar",
-                                               f'Start "{path}"')) + "\n").encode())
+        # If it cannot be written (a full disk), no empty log file is left behind.
+        first = (format_record(LogRecord(time.time(), "~", USER_LOG.TRACE, 0, "ansar", f'Start "{path}"')) + "\n")
+        out = open_current(context.logs_path(), first.encode(), **({"cap": storage} if storage else {}))
     except OSError as e:
         return Launch(context.role_name, None, -1, f"cannot open its log storage: {e.strerror}")
     ready, ready_w = os.pipe()

@@ -230,8 +230,6 @@ def test_a_read_only_filesystem_refuses_every_write_in_one_line_and_leaves_the_h
     _start_refused(disk, reason)
 
 
-@pytest.mark.xfail(strict=True, reason="ansar/home/_launch.py: _spawn makes the role's next log file before it "
-                   "writes the Start record; on a full disk the write fails and the empty file stays in the home")
 def test_a_start_on_a_full_filesystem_refuses_in_one_line_and_leaves_the_home(disk: Cli) -> None:
     _full(disk)
     _start_refused(disk, os.strerror(errno.ENOSPC))
