@@ -23,7 +23,7 @@ from typing import Any, Optional  # processing loads on first use; typing is aff
 
 from . import log as _log
 from ._tree import Hurry, stop_tree
-from .lifecycle import Aborted, Ack, Faulted, Stop
+from .lifecycle import Aborted, Ack, Faulted, Stop, TimedOut
 from .log import USER_LOG
 from .point import Threaded
 
@@ -257,6 +257,10 @@ class Process(Threaded):
                 return decode(m.output, source=f'output of "{self.executable}"')
             except CodecError as e:
                 self.warning(str(e))
+        if m.returncode == -signal.SIGALRM:
+            # The kernel's last resort of a timeout property (framework._arm_deadline): the
+            # process was hung where its deadline's Stop could not reach it.
+            return TimedOut()
         if m.returncode < 0 or stopped:
             # Stopped, and no result: perhaps interrupted before it could set up its handlers.
             return Aborted()

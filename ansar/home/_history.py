@@ -171,14 +171,21 @@ def close_stopped(context: RoleContext) -> None:
 def record_unstarted(context: RoleContext, began: float, value: list) -> None:
     """An execution of ``ansar run`` that ended before its process held the role lock (settings it
     refused, a crash at import): recorded, so that ``history`` and ``run --failed`` see it. Nothing
-    is written if the process did record itself, or if another instance holds the lock now."""
+    is written if the process did record itself (its record is closed if it could not do that), or if
+    another instance holds the lock now."""
     with _role_lock_taken(context) as taken:
         if not taken:
             return
         path = context.history_path()
         records = _read(path)
         if records and epoch_of(records[-1].start) >= began - 0.001:
-            return  # the process opened an execution of its own
+            # The process opened an execution of its own; one it could not close (it was killed,
+            # or its timeout's SIGALRM ended it) is closed now, as the next look would.
+            if records[-1].end is None:
+                records, count = _closed(records, time.time(), spare_last=False)
+                if count:
+                    _write(path, records)
+            return
         records.append(Execution(start=format_time(began), pid=0, end=format_time(time.time()), value=value))
         _write(path, records)
 
