@@ -267,7 +267,7 @@ class _Roles:
         """Send ``signum`` to every process of each running role's tree (pause and continue)."""
         from ansar.home._signals import signal_roles
 
-        signal_roles([self.home.role_context(name) for name in self.pending.values()], signum)
+        signal_roles([self.home.role_context(name) for name in self.pending.values()], signum, unheld=True)
 
     def stop(self) -> None:
         """Stop every running role; queued roles never start (Aborted)."""

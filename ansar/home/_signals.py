@@ -42,25 +42,46 @@ def is_paused(pid: int) -> bool:
     return bool(fields) and fields[0] in (b"T", b"t")
 
 
-def signal_roles(contexts: Iterable[RoleContext], signum: int, *, tree: bool = True) -> list[str]:
-    """Send ``signum`` to each running role (its whole tree with ``tree``); the roles it reached."""
-    reached = []
-    table = scan()
-    for context in contexts:
-        pid = is_running(context)
-        if not pid:
-            continue
-        if not tree:
-            members = {pid: table[pid][3]} if pid in table else {}
-        else:
-            members = tree_of([pid], [lineage_marker(context)], table)
-        held = [Member(p, ticks) for p, ticks in members.items()]
-        try:
-            for m in held:
-                m.signal(signum)
-        finally:
-            for m in held:
-                m.close()
-        reached.append(context.role_name)
-    return reached
+_PAUSES = (signal.SIGSTOP, signal.SIGTSTP)
+_ROUNDS = 20  # looks again for members a pause missed: each round can find only forks in flight
 
+
+def signal_roles(contexts: Iterable[RoleContext], signum: int, *, tree: bool = True,
+                 unheld: bool = False) -> list[str]:
+    """Send ``signum`` to each running role (its whole tree with ``tree``); the roles it reached.
+
+    A pause (SIGSTOP) looks again until no process of the trees is left unpaused: a member caught
+    forking made a child the first look did not see. With ``unheld``, a role whose process has
+    not taken its lock yet is reached too, through its lineage marker (a run's roles starting).
+    """
+    contexts = list(contexts)
+    reached: list[str] = []
+    sent: dict[int, int] = {}  # pid to start ticks, of every process signalled
+    for _ in range(_ROUNDS if tree and signum in _PAUSES else 1):
+        table = scan()
+        fresh = 0
+        for context in contexts:
+            pid = is_running(context)
+            if not pid and not unheld:
+                continue
+            if not tree:
+                members = {pid: table[pid][3]} if pid in table else {}
+            else:
+                members = tree_of([pid] if pid else [], [lineage_marker(context)], table)
+            if not members:
+                continue
+            if context.role_name not in reached:
+                reached.append(context.role_name)
+            for p, ticks in members.items():
+                if sent.get(p) == ticks:
+                    continue
+                sent[p] = ticks
+                member = Member(p, ticks)
+                try:
+                    member.signal(signum)
+                finally:
+                    member.close()
+                fresh += 1
+        if not fresh:
+            break
+    return reached

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import psutil
 from reliability_support import FIGURES, Cli, InProcess, lineage_pids, wait_for
+from terminal_support import ABORTED
+from terminal_support import completed as documented
 
 from ansar.home._command import SHELL, argv_of
 
@@ -25,7 +27,6 @@ __all__: list[str] = []
 
 FAULTED = "ansar.create.lifecycle.Faulted"
 ACK = ["ansar.create.lifecycle.Ack", {}, []]
-ABORTED = ["ansar.create.lifecycle.Aborted", {}, []]
 
 # role: (line, its value once it ended by itself)
 FAILING = {
@@ -45,11 +46,6 @@ def _fast(cli: Cli) -> InProcess:
 def _add(cli: Cli, roles: dict[str, str]) -> None:
     for role, line in roles.items():
         _fast(cli).ok("add", f"--command={line}", role)
-
-
-def _completed(out: str) -> dict[str, list]:
-    assert out.count('"ansar.command.ansar_command.Run"') == 1, out  # one document
-    return dict((name, value) for name, value in json.loads(out)["value"][1]["completed"])
 
 
 def _run(cli: Cli, *args: str) -> tuple[int, str, str]:
@@ -81,7 +77,7 @@ def test_failing_commands_under_run_read_their_values_and_leave_nothing(cli: Cli
     FIGURES.fault(len(FAILING))
     status, out, err = _run(cli, "run", FAILING_SEARCH)
     assert (status, err) == (1, "")
-    assert _completed(out) == {role: value for role, (_, value) in FAILING.items()}
+    assert documented(out) == {role: value for role, (_, value) in FAILING.items()}
     assert {role: _latest(cli, role) for role in FAILING} == {role: value for role, (_, value) in FAILING.items()}
     _nothing_left(cli)
 
@@ -114,7 +110,7 @@ def test_ctrl_c_of_a_run_aborts_a_command_with_children_in_and_out_of_its_group(
     FIGURES.fault()
     out, err = run.communicate(timeout=10)
     assert (run.returncode, err) == (130, "")
-    assert _completed(out) == {"linger-0": ABORTED}
+    assert documented(out) == {"linger-0": ABORTED}
     assert _latest(cli, "linger-0") == ABORTED
     _nothing_left(cli)
 
@@ -154,7 +150,7 @@ def test_fail_fast_under_a_storm_of_crashing_roles(cli: Cli) -> None:
     FIGURES.fault(6)
     status, out, err = _run(cli, "--debug-level=CONSOLE", "run", "--fail-fast")
     assert status == 1
-    completed = _completed(out)
+    completed = documented(out)
     assert len(completed) == 9
     assert err.count("Fail fast after") == 1, err
     first = err.split('Fail fast after "', 1)[1].split('"', 1)[0]
@@ -206,7 +202,7 @@ def test_jobs_is_never_exceeded_under_a_storm_of_crashing_roles(cli: Cli) -> Non
         done.set()
         sampler.join()
     assert (status, err) == (1, "")
-    completed = _completed(out)
+    completed = documented(out)
     assert len(completed) == 8 and all(completed[f"short-{n}"] == ACK for n in range(2))
     assert 1 <= most[0] <= 2, most[0]
     assert samples[0] > 10, "the run was not sampled throughout"

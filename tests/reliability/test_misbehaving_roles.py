@@ -15,21 +15,7 @@ from pathlib import Path
 
 import pytest
 from reliability_support import FIGURES, Cli, gone, kill_all, lineage_pids, make_program, wait_for
-
-STUBBORN = '''
-def stubborn(self):
-    """Ignore SIGINT and SIGTERM (as a program stuck in C code would): only SIGKILL ends it."""
-    import ctypes
-
-    libc = ctypes.CDLL(None)
-    libc.signal.restype = ctypes.c_void_p
-    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
-    for s in (signal.SIGINT, signal.SIGTERM):
-        libc.signal(s, 1)  # SIG_IGN for the whole process
-    self.console('Ignoring SIGINT and SIGTERM')
-    self.select(ar.Stop)
-    return ar.Aborted()
-'''
+from terminal_support import STUBBORN
 
 DAEMONIZER = '''
 DAEMON = """
