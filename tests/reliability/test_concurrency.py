@@ -21,6 +21,7 @@ from reliability_support import (
     InProcess,
     check_home,
     home_tree,
+    lineage_pids,
     one_line_refusal,
     role_instances,
     soak,
@@ -146,3 +147,47 @@ def test_probing_a_running_role_changes_none_of_its_files(cli: Cli) -> None:
     assert done.returncode == 1 and "currently running" in done.stderr, done.stderr
     assert _role_files(cli, "zombie-0") == before
     assert {p: (cli.home / p).stat().st_mtime_ns for p in before} == stamp
+
+
+BUSY = {"value": {"duties": ["noop", "snooze"], "management_levels": 3, "managers": 2}}
+
+
+@pytest.mark.parametrize("delay", soak([0.0, 0.05, 0.15], [0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5]))
+def test_a_stop_while_a_start_is_starting_roles_leaves_status_true_and_nothing_behind(
+        cli: Cli, tmp_path: Path, delay: float) -> None:
+    """``ansar stop`` ``delay`` seconds into an ``ansar start`` of a busy tree and two zombies: each
+    ends with success or its one-line refusal, ``status`` then names exactly the roles whose lock
+    is held, every process carrying a role's marker belongs to one of them, and the next stop
+    leaves nothing."""
+    fast: InProcess = cli.fast  # type: ignore[attr-defined]
+    fast.ok("add", "zombie", "--count=2")
+    fast.ok("add", "busy")
+    (tmp_path / "busy-input").write_text(json.dumps(BUSY))
+    fast.ok("input", "busy-0", f"--set-file={tmp_path / 'busy-input'}")
+    roles = ("busy-0", "zombie-0", "zombie-1")
+    start = cli.popen("start")
+    stopped = threading.Event()
+    stopped.wait(delay)  # the point of the fault: a delay into the start, no event to wait on
+    stop = cli.popen("stop")
+    FIGURES.fault()
+    for args, p in (("start", start), ("stop", stop)):
+        _, err = p.communicate(timeout=DEADLINE * 2)
+        if p.returncode != 0 and not one_line_refusal(p.returncode, err):
+            FIGURES.add("refusals without a message")
+            raise AssertionError(f"ansar {args}: {p.returncode} {err!r}")
+    held = {role for role in roles if role_instances(cli.home, role)}
+    assert set(cli.ok("status").split()) == held
+    marked = {role for role in roles if lineage_pids(cli.home, role=role)}
+    strays = marked - held
+    FIGURES.add("orphan processes", len(strays))
+    assert not strays, f"processes of roles not running: {sorted(strays)}"
+    cli.ok("-f", "stop")  # whatever is left running (none of it, if the stop came last)
+    assert not lineage_pids(cli.home)
+    for role in roles:
+        fast.ok("history", role)
+        path = cli.home / "history" / f"{role}.json"
+        records = json.loads(path.read_bytes())["value"] if path.exists() else []
+        open_ones = [r for r in records if "end" not in r]
+        FIGURES.add("roles lost", len(open_ones))
+        assert not open_ones, f"{role}: records left open {open_ones}"
+    assert check_home(cli.home) == []
