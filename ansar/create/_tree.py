@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterable, Optional
 
-__all__ = ["GRACE", "Hurry", "Member", "scan", "start_ticks", "stop_tree", "tree_of"]
+__all__ = ["GRACE", "Hurry", "Member", "parent_of", "scan", "start_ticks", "stop_tree", "tree_of"]
 
 GRACE = (5.0, 2.0, 2.0)  # seconds after SIGINT, after SIGTERM, after SIGKILL
 
@@ -38,6 +38,16 @@ def start_ticks(pid: int) -> int:
         return int(fields[19])
     except (IndexError, ValueError):
         return 0
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid of process ``pid`` (-1 if it is gone or cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rfind(b")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def scan() -> dict[int, tuple[int, int, int, int]]:

@@ -229,19 +229,12 @@ def _die_with_parent() -> None:
     except (PermissionError, ValueError):
         pass
     parent = os.getppid()
-    if str(parent) != expected and _parent_of(parent) != int(expected):
+    from ._tree import parent_of
+
+    if str(parent) != expected and parent_of(parent) != int(expected):
         # Adopted (by init or a subreaper) before PDEATHSIG was set; a bootloader between us and
         # the expected parent is its child.
         os._exit(1)
-
-
-def _parent_of(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return int(data[data.rfind(b")") + 2:].split()[1])
-    except (OSError, ValueError, IndexError):
-        return -1
 
 
 # --- running ---------------------------------------------------------------------------------------

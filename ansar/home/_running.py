@@ -15,7 +15,7 @@ import time
 from typing import Iterable, Optional
 
 from ansar.create._role import HomeError, RoleContext
-from ansar.create._tree import GRACE, Hurry, start_ticks, stop_tree
+from ansar.create._tree import GRACE, Hurry, parent_of, start_ticks, stop_tree
 
 __all__ = ["PID_UNKNOWN", "is_running", "lineage_marker", "running_since", "stop_role", "stop_roles"]
 
@@ -55,15 +55,6 @@ def _read_pid(path: str) -> tuple[int, int]:
     return (pid, ticks) if pid > 0 else (PID_UNKNOWN, 0)
 
 
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return int(data[data.rfind(b")") + 2:].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def _has_open(pid: int, lock: os.stat_result) -> Optional[bool]:
     """Whether ``pid`` has the lock file open; None when its descriptors cannot be read."""
     folder = f"/proc/{pid}/fd"
@@ -90,7 +81,7 @@ def holds_lock(pid: int, lock_path: str) -> bool:
         lock = os.stat(lock_path)
     except OSError:
         return False
-    for candidate in (pid, _parent(pid)):
+    for candidate in (pid, parent_of(pid)):
         if candidate <= 1:
             continue
         held = _has_open(candidate, lock)
