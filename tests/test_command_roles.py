@@ -44,6 +44,16 @@ def test_the_line_is_stored_exactly_and_shown_quoted(cli: Cli) -> None:
     cli.ok("update", "backup", "--command=echo three")
     assert document(cli.ok("settings", "backup")) == {"value": {"command": "echo three"}}
 
+def test_every_character_that_is_not_printable_is_shown_escaped(cli: Cli) -> None:
+    # DEL, a C1 CSI a terminal would act on, a line separator, a bidi override; JSON leaves them raw.
+    line = "echo a\x7fb\x9bc\u2028d\u202ee"
+    cli.ok("add", f"--command={line}", "odd")
+    assert document(cli.ok("settings", "odd")) == {"value": {"command": line}}
+    listed = cli.ok("list", "-l")
+    assert listed.isascii() and listed.count("\n") == 1, listed
+    assert r'command="echo a\u007fb\u009bc\u2028d\u202ee"' in listed
+    assert json.loads(listed.split("command=", 1)[1].split("  ", 1)[0]) == line
+
 
 def test_bad_command_lines_are_refused_and_the_home_is_unchanged(cli: Cli) -> None:
     before = cli.ok("list")

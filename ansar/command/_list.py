@@ -44,16 +44,37 @@ def _summary(data: Optional[bytes]) -> str:
     except (msgspec.DecodeError, AttributeError):
         return "(damaged)"
     if isinstance(value, dict):
-        text = " ".join(f"{k}={msgspec.json.encode(v).decode()}" for k, v in value.items())
+        text = " ".join(f"{k if _plain_key(k) else _json(k)}={_json(v)}" for k, v in value.items())
     else:
-        text = msgspec.json.encode(value).decode()
+        text = _json(value)
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 3] + "..."
 
 
 def _shown(name: str) -> str:
     """A name as listed: quoted as a JSON string when it holds a newline or another character
     that is not printable (a file put in the home by hand), so that each role is one line."""
-    return name if name.isprintable() else msgspec.json.encode(name).decode()
+    return name if name.isprintable() else _json(name)
+
+
+def _plain_key(key: str) -> bool:
+    return key.isprintable() and "=" not in key and " " not in key
+
+
+def _json(value: object) -> str:
+    """``value`` as JSON with every character that is not printable escaped: not only the
+    newlines and C0 controls JSON escapes itself but DEL, the C1 controls (a terminal reads
+    U+009B as an escape), line separators and format characters such as bidi overrides."""
+    text = msgspec.json.encode(value).decode()
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(ord(c)) for c in text)
+
+
+def _escape(code: int) -> str:
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _long_row(home: Home, name: str) -> list[str]:
