@@ -41,7 +41,7 @@ QUICK_POINTS = [("Detect status of associated roles", 1), ("Started process", 1)
                 ("busy - Created by", 2)]
 SOAK_POINTS = QUICK_POINTS + [0.0, ("zombie - Do nothing until interrupted", 1), 0.02, 0.05, 0.1, 0.2,
                               ("Call the sub-command function", 1),
-                              ('Running "(all)"', 1), ("Process[INITIAL] - Execute", 1),
+                              ('Running "', 1), ("Process[INITIAL] - Execute", 1),
                               ("Process[INITIAL] - Execute", 3), ("Started process", 2),
                               ("lock_and_hold - Created", 1), ("lock_and_hold - Created", 3),
                               ("start_vector - Created", 2), ("snooze - Do nothing", 1),
@@ -83,14 +83,19 @@ def _kill_at(run: subprocess.Popen, point, tree: set[int]) -> None:  # type: ign
         text, occurrence = point
         seen = 0
         assert run.stderr is not None
-        for line in run.stderr:
-            sample()
-            if text in line:
-                seen += 1
-                if seen == occurrence:
-                    break
-        else:
-            raise AssertionError(f"the run ended before {text!r} #{occurrence}")
+        give_up = threading.Timer(60.0, run.kill)  # a point the run never reaches must not hang the test
+        give_up.start()
+        try:
+            for line in run.stderr:
+                sample()
+                if text in line:
+                    seen += 1
+                    if seen == occurrence:
+                        break
+            else:
+                raise AssertionError(f"the run ended (or was killed after 60 s) before {text!r} #{occurrence}")
+        finally:
+            give_up.cancel()
     sample()
     run.kill()
     FIGURES.fault()
