@@ -8,6 +8,7 @@ with the home byte-for-byte unchanged and never a traceback. The command runs in
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,44 @@ def test_refusals_as_processes(cli: Cli, refusals: InProcess, argv: list[str], s
     FIGURES.fault()
     assert text.startswith("ansar: ")
     assert home_tree(cli.home) == before
+
+
+NAMES = st.sampled_from(["snooze-0", "noop-0", "ghost", "../x", "", "snooze-\\d", "[", "a" * 300])
+PROPERTY_VALUES = st.one_of(
+    st.tuples(st.just("timeout"), st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(),
+                                            st.text(max_size=5), st.none())),
+    st.tuples(st.just("after"), st.one_of(st.lists(NAMES, max_size=3), NAMES, st.integers(), st.none())),
+    st.tuples(st.just("ready"), st.one_of(st.floats(), st.none(), st.text(max_size=5),
+                                          st.fixed_dictionaries({"seconds": st.floats(), "port": st.integers()}),
+                                          st.fixed_dictionaries({"seconds": st.floats(), "text": st.text()}))),
+    st.tuples(st.just("exclusive"), st.one_of(NAMES, st.text(max_size=20), st.integers(), st.none())),
+)
+
+
+@settings(max_examples=soak(40, 400), deadline=None, suppress_health_check=list(HealthCheck))
+@given(value=PROPERTY_VALUES)
+def test_any_property_value_works_or_gets_one_line(refusals: InProcess, tmp_path: Path,
+                                                   value: tuple[str, object]) -> None:
+    # noop-0 is after snooze-0, so that snooze-0 after noop-0 is a cycle set must refuse.
+    path = tmp_path / "after.json"
+    path.write_text('{"value": ["snooze-0"]}')
+    refusals.ok("set", "after", "noop-0", f"--encoding-file={path}")
+    name, given = value
+    path = tmp_path / "given.json"
+    path.write_text(json.dumps({"value": given}))
+    _check(refusals, refusals.home, ["set", name, "snooze-0", f"--encoding-file={path}"])
+
+
+@settings(max_examples=soak(40, 400), deadline=None, suppress_health_check=list(HealthCheck))
+@given(line=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_any_command_line_is_stored_exactly_or_refused_in_one_line(refusals: InProcess, line: str) -> None:
+    if not (refusals.home / "role" / "line-0.json").exists():
+        refusals.ok("add", "--command=true", "line-0")
+    _check(refusals, refusals.home, ["update", "line-0", f"--command={line}"])
+    shown = json.loads(refusals.ok("settings", "line-0"))["value"]["command"]
+    if "\x00" in line or not line.strip():
+        assert shown != line, "a NUL or an empty line was stored"
+        return
+    assert shown == line
+    listed = [r for r in refusals.ok("list", "-l").splitlines() if r.startswith("line-0 ")]
+    assert len(listed) == 1 and listed[0].isprintable(), listed
