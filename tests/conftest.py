@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -11,6 +12,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / "bin"
+
+# Tests send Ctrl-C (SIGINT) to the commands they start. Started in the background by a shell
+# without job control (nohup ... &), this process and every child would inherit SIGINT ignored,
+# and a command waiting for its Ctrl-C would wait forever: children get the default again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _identity(p: psutil.Process) -> tuple[int, float]:
