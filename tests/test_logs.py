@@ -262,9 +262,31 @@ def test_stdio_sends_prints_and_tracebacks_to_the_current_file(tmp_path: Path) -
     assert len(names) > 2
     first, last = (tmp_path / names[0]).read_text(), (tmp_path / names[-1]).read_text()
     assert first.startswith("printed into the first file\n")
+    # Descriptor 2 goes through a pipe, read before Python's next line: the order is kept.
     assert "printed into the last file\nwritten to fd 2\nTraceback (most recent call last):" in last
     assert last.endswith("RuntimeError: boom\n")
     assert "printed" not in "".join((tmp_path / n).read_text() for n in names[1:-1])
+
+
+def test_stdio_of_the_process_and_its_children_stays_under_the_cap(tmp_path: Path) -> None:
+    done = run_child("""
+        import os, subprocess, sys
+        from ansar.create._logstore import StorageSink
+        sink = StorageSink(sys.argv[1], cap=80_000, stdio=True)  # files of 10,000 bytes
+        for i in range(100):
+            os.write(1, b"y" * 25_000 + b"\\n")  # lines longer than a file
+            os.write(2, b"\\xff\\xfe" * 100 + b"\\n")
+        subprocess.run([sys.executable, "-c", "print('from a child ' * 2000)"], check=True)
+        print("the last line")
+    """, tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    names = log_files(str(tmp_path))
+    sizes = [(tmp_path / n).stat().st_size for n in names]
+    assert max(sizes) <= 10_000, sizes
+    assert sum(sizes) <= 80_000 + 10_000, sizes
+    everything = b"".join((tmp_path / n).read_bytes() for n in names)
+    assert everything.endswith(b"the last line\n")
+    assert b"from a child from a child" in everything
 
 
 # Times and spans.

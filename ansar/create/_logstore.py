@@ -5,8 +5,9 @@ Files are named ``<UTC time of their first line>-<sequence>.log``
 before an older one, even if the clock steps back. A file takes new lines until it holds
 ``file_limit(cap)`` bytes: an eighth of the cap, at most 8 MiB, at least one line. When a new
 file starts, the oldest files go until the others fit in the cap beside a full new one, so the
-folder is over the cap by at most one file (only a single line longer than a file can push it
-over). Each line is one ``os.write`` on an ``O_APPEND`` descriptor.
+folder is over the cap by at most one file (only a single record longer than a file can push it
+over). Each record is one ``os.write`` on an ``O_APPEND`` descriptor; what a role writes to
+stdout and stderr is cut into whole lines where it can be, a piece at most a file long.
 
 Only the standard library: a component started in the background imports this at start-up.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import threading
 import time
 
@@ -154,8 +154,10 @@ def open_current(folder: str, first: bytes, *, cap: int = DEFAULT_CAP) -> int:
 class StorageSink:
     """A log sink writing formatted lines (UTC) to the files of a role's log folder.
 
-    Thread-safe. With ``stdio`` every file it opens is also made the process's fds 1 and 2, so
-    that prints and tracebacks land in the current file; ``sys.stdout`` then flushes each line.
+    Thread-safe. With ``stdio`` what the process and its children write to stdout and stderr
+    goes into the files too, under the same cap (``_logstdio``): Python's ``sys.stdout`` and
+    ``sys.stderr`` in order with the records, file descriptors 1 and 2 through a pipe that is
+    read before each record and each line Python writes, and by a thread as it comes.
     A line that cannot be written (disk full) is counted; the first line written after that is
     preceded by ``? <00000000>logstore - <n> records lost (<reason>)``.
     """
@@ -164,9 +166,10 @@ class StorageSink:
         self.folder = folder
         self.cap = cap
         self.limit = file_limit(cap)
-        self.stdio = stdio
         self.path = ""
+        self.stdio = None
         self._fd = -1
+        self._size = 0  # of the current file: this sink is its only writer once it is open
         self._lock = threading.RLock()  # re-entrant: a signal handler may log mid-write
         self._lost = 0
         self._reason = ""
@@ -186,30 +189,25 @@ class StorageSink:
         if self._fd < 0:
             self._use(*_start_file(folder, cap, time.time()))
         if stdio:
-            reconfigure = getattr(sys.stdout, "reconfigure", None)
-            if reconfigure is not None:
-                try:
-                    reconfigure(line_buffering=True)
-                except (OSError, ValueError):
-                    pass
+            from ._logstdio import capture_stdio
+
+            self.stdio = capture_stdio(self)
 
     def _use(self, path: str, fd: int) -> None:
         if self._fd >= 0:
             os.close(self._fd)
         self.path, self._fd = path, fd
-        if self.stdio:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    if stream is not None:
-                        stream.flush()
-                except (OSError, ValueError):
-                    pass
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
+        self._size = os.fstat(fd).st_size
+
+    def fileno(self) -> int:
+        """The descriptor of the current file (-1 once closed)."""
+        return self._fd
 
     def write(self, record: LogRecord) -> None:
         line = (format_record(record) + "\n").encode("utf-8", "backslashreplace")
         with self._lock:
+            if self.stdio is not None:
+                self.stdio.drain()  # what came through the pipe before this record goes first
             try:
                 if self._lost:
                     self._emit(self._lost_line(record.stamp), record.stamp)
@@ -219,8 +217,33 @@ class StorageSink:
                 self._lost += 1
                 self._reason = e.strerror or type(e).__name__
 
+    def write_raw(self, data: bytes) -> None:
+        """Bytes written to stdout or stderr, as they are: whole lines where they fit, a new file
+        when the current one is full, a piece longer than a whole file cut at its size."""
+        with self._lock:
+            try:
+                if self._lost:
+                    self._emit(self._lost_line(time.time()), time.time())
+                    self._lost = 0
+                while data:
+                    room = self.limit - self._size
+                    if len(data) <= room:
+                        piece, data = data, b""
+                    else:
+                        cut = data.rfind(b"\n", 0, max(room, 0)) + 1
+                        if cut == 0 and self._size:  # no whole line fits: the next file
+                            self._use(*_start_file(self.folder, self.cap, time.time()))
+                            continue
+                        cut = cut or self.limit
+                        piece, data = data[:cut], data[cut:]
+                    self._put(piece)
+                    self._torn = not piece.endswith(b"\n")
+            except OSError as e:
+                self._lost += 1
+                self._reason = e.strerror or type(e).__name__
+
     def close(self) -> None:
-        """Close the current file (fds 1 and 2 stay as they are)."""
+        """Close the current file (stdout and stderr stay as they are)."""
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)
@@ -234,17 +257,22 @@ class StorageSink:
         """Write one line, starting the next file first if this one is full; OSError if it fails."""
         if self._fd < 0:
             raise OSError(9, "log storage closed")
-        size = os.fstat(self._fd).st_size  # others (fds 1 and 2, children) write here too
-        if size and size + len(line) > self.limit:
+        if self._size and self._size + len(line) > self.limit:
             self._use(*_start_file(self.folder, self.cap, stamp))
             self._torn = False
         if self._torn:
             line = b"\n" + line
-        written = _os_write(self._fd, line)
-        if written < len(line):  # cut short (the disk filled mid-line): the record is lost
+        self._put(line)
+        self._torn = False
+
+    def _put(self, data: bytes) -> None:
+        if self._fd < 0:
+            raise OSError(9, "log storage closed")
+        written = _os_write(self._fd, data)
+        self._size += max(written, 0)
+        if written < len(data):  # cut short (the disk filled mid-line): the record is lost
             self._torn = True
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._torn = False
 
 
 def open_storage(folder: str, cap: Optional[int] = None, *, stdio: bool = False) -> StorageSink:

@@ -449,6 +449,9 @@ class _Signals:
             _stop_children(grace=0.0)
             if signum != _signal.SIGTERM:
                 sys.stderr.write(f"{self.name}: ended by a third signal\n")
+            stdio = getattr(_log._sink, "stdio", None)
+            if stdio is not None:
+                stdio.settle()  # what children wrote to the pipe, before there is no reader
             os._exit(130 if signum == _signal.SIGINT else 143)
         if self.driver is not None:
             self.driver._inbox.put((Stop(), ROOT))
