@@ -65,6 +65,7 @@ bench: compile
 	$(BIN)/python bench/bench_runtime.py
 	$(BIN)/python bench/bench_running.py
 	$(BIN)/python bench/bench_log.py
+	$(BIN)/python bench/bench_flood.py
 	$(BIN)/python bench/bench_deploy.py
 
 demo: compile
