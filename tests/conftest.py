@@ -9,6 +9,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import settings
+
+# No timed tests: an example slow on a loaded machine (hypothesis's 200 ms deadline) is no defect.
+settings.register_profile("ansar", deadline=None)
+settings.load_profile("ansar")
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / "bin"
