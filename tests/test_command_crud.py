@@ -222,6 +222,9 @@ def test_add_refuses_bad_templates(home: Ansar) -> None:
     assert "the same name more than once" in home.refused(2, "add", "snooze", "same", "--count=2")
     assert "role template" in home.refused(2, "add", "snooze", "{number")
     assert "adds no role" in home.refused(2, "add", "snooze", "--count=0")
+    # Refused before a name is made: this count once built names until the machine ran out of memory.
+    assert "(at most 10,000)" in home.refused(2, "add", "snooze", "--count=99999999999")
+    assert "(at most 10,000)" in home.refused(2, "add", "--command=true", "--count=10001")
 
 
 def test_add_refuses_an_executable_that_fails_or_talks_nonsense(home: Ansar) -> None:

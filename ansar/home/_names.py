@@ -8,10 +8,11 @@ from typing import Iterable, Optional
 
 from ansar.create._role import HomeError
 
-__all__ = ["BadValue", "DEFAULT_TEMPLATE", "Search", "check_name", "expand_template", "quoted"]
+__all__ = ["COUNT_LIMIT", "BadValue", "DEFAULT_TEMPLATE", "Search", "check_name", "expand_template", "quoted"]
 
 DEFAULT_TEMPLATE = "{executable}-{number}"
 NAME_LIMIT = 200
+COUNT_LIMIT = 10_000  # roles one add makes: --count=99999999999 built its names until memory ran out
 _PLAIN = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -45,6 +46,8 @@ def expand_template(template: str, executable: str, start: int = 0, count: int =
     """The role names ``template`` gives for numbers ``start`` .. ``start + count - 1``."""
     if count < 1:
         raise BadValue(f"count {count} adds no role (at least 1)")
+    if count > COUNT_LIMIT:
+        raise BadValue(f"count {count} is more roles than one add makes (at most {COUNT_LIMIT:,})")
     if start < 0:
         raise BadValue(f"start {start} is negative")
     try:
