@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional
 from ansar.create._role import COMMAND, HomeError, RoleContext
 
 __all__ = ["COMMAND", "Execution", "LineSplitter", "argv_of", "check_line", "command_settings", "is_command",
+           "kill_executions",
            "read_line", "stop_marker"]
 
 SHELL = "/bin/sh"
@@ -116,6 +117,27 @@ def first_child(pid: int) -> Optional[int]:
     aged = [(start_ticks(c), c) for c in children]
     aged = [(t, c) for t, c in aged if t]
     return min(aged)[1] if aged else None
+
+
+def kill_executions(executions: list[Execution]) -> None:
+    """``Execution.kill`` of several at once: each process group, then one look through /proc
+    for all their lineage markers (one look per execution made stopping many O(n squared))."""
+    from ansar.create._tree import Member, tree_of
+
+    from ._running import lineage_marker
+
+    for e in executions:
+        assert e.process is not None
+        try:
+            os.killpg(e.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if not executions:
+        return
+    for pid, ticks in tree_of([], [lineage_marker(e.context) for e in executions]).items():
+        member = Member(pid, ticks)
+        member.signal(signal.SIGKILL)
+        member.close()
 
 
 def _describe(returncode: int) -> list:
@@ -283,19 +305,7 @@ class Execution:
         """SIGKILL to the command's process group and to every process that carries the role's
         lineage marker (a background child that called setsid, a daemon it double forked): none of
         them outlives the command, holding the role's lock or its pipes."""
-        assert self.process is not None
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        from ansar.create._tree import Member, tree_of
-
-        from ._running import lineage_marker
-
-        for pid, ticks in tree_of([], [lineage_marker(self.context)]).items():
-            member = Member(pid, ticks)
-            member.signal(signal.SIGKILL)
-            member.close()
+        kill_executions([self])
 
     def value(self, returncode: int) -> list:
         """The value of the ended execution, as history keeps it."""
@@ -306,12 +316,13 @@ class Execution:
             return TIMED_OUT
         return _describe(returncode)
 
-    def end(self, returncode: int) -> list:
-        """The command has been waited for: end what is left of its group, record the value,
-        release the lock. Returns the value."""
+    def end(self, returncode: int, *, killed: bool = False) -> list:
+        """The command has been waited for: end what is left of its group (unless ``killed``
+        already), record the value, release the lock. Returns the value."""
         from ansar.create._history import close_execution
 
-        self.kill()  # a background child of the command's group goes with it
+        if not killed:
+            self.kill()  # a background child of the command's group goes with it
         value = self.value(returncode)
         close_execution(self.context, self.pid, time.time(), value)
         _remove(stop_marker(self.context))

@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from ansar.create.log import USER_LOG, LogRecord
 
-from ._command import Execution, LineSplitter, read_line
+from ._command import Execution, LineSplitter, kill_executions, read_line
 
 __all__ = ["keep", "main"]
 
@@ -134,15 +134,23 @@ def keep(home_path: str, roles: list[str], ready_fd: int) -> int:
                 continue
             k, marker = key.data
             _read(selector, key.fileobj, k, marker)
+        ended = []
         for k in list(running.values()):
             _check_time(k)
             process = k.execution.process
             assert process is not None
             returncode = process.poll()
-            if returncode is None:
-                continue
+            if returncode is not None:
+                ended.append((k, returncode))
+                del running[id(k)]
+        # What is left of their groups goes with them (a pipe it held then ends): one look
+        # through /proc for all that ended together, as a stop ends them all at once; a second
+        # for what forked while the first looked.
+        if ended:
+            kill_executions([k.execution for k, _ in ended])
+            kill_executions([k.execution for k, _ in ended])
+        for k, returncode in ended:
             _finish(selector, k, returncode)
-            del running[id(k)]
     return 0
 
 
@@ -192,7 +200,6 @@ def _read(selector: selectors.BaseSelector, pipe: Any, k: _Kept, marker: str) ->
 
 def _finish(selector: selectors.BaseSelector, k: _Kept, returncode: int) -> None:
     e = k.execution
-    e.kill()  # what is left of its group goes with it; a pipe it held then ends
     process = e.process
     assert process is not None
     for pipe, marker in ((process.stdout, "^"), (process.stderr, "?")):
@@ -204,7 +211,7 @@ def _finish(selector: selectors.BaseSelector, k: _Kept, returncode: int) -> None
                 pipe.close()
     k.storage.write(LogRecord(time.time(), ")", USER_LOG.OBJECT, 0, "ansar",
                               f"Process ({e.pid}) ended with {returncode}"))
-    e.end(returncode)
+    e.end(returncode, killed=True)
     k.storage.close()
 
 
