@@ -8,6 +8,11 @@ writes, so what was written before comes before. Either way the storage rotates 
 nothing a role writes grows a file past its size (descriptors 1 and 2 on the file itself, as
 before, let a role's raw writes grow one file without bound).
 
+The thread needs the interpreter's lock to read. C code that writes more than the pipe holds
+(64 KiB) to descriptor 1 or 2 in one call without releasing that lock waits on a reader that
+cannot run: such a role hangs (its ``timeout`` property still ends it). Python code, ``os.write``
+and child processes never do.
+
 At exit (or ``settle()`` before an ``os._exit``) descriptors 1 and 2 are pointed at the current
 file and what is in the pipe is written out. Children still running then keep the pipe; what
 they write lands while this process lives, and they get EPIPE once it has ended.
@@ -29,10 +34,6 @@ if TYPE_CHECKING:
     from ._logstore import StorageSink
 
 __all__ = ["Stdio", "capture_stdio"]
-
-PIPE_SIZE = 1 << 20  # asked for (F_SETPIPE_SZ), so a child's burst waits less on the reader
-_F_SETPIPE_SZ = 1031
-
 
 class _Into(io.RawIOBase):
     """A raw stream whose writes go to the storage; ``fileno()`` is the descriptor it stands for."""
@@ -62,13 +63,10 @@ class Stdio:
 
     def __init__(self, sink: StorageSink) -> None:
         self.sink = sink
-        self._read, write = os.pipe()  # neither end inherited; 1 and 2 (below) are
-        try:
-            import fcntl
-
-            fcntl.fcntl(write, _F_SETPIPE_SZ, PIPE_SIZE)
-        except (ImportError, OSError):
-            pass  # the default size: writers wait on the reader sooner
+        # Neither end inherited; 1 and 2 (below) are. The default size (64 KiB): a larger one
+        # counts against the user's pipe pages for as long as the role runs, and past their soft
+        # limit every new pipe of the user's is cut to one page.
+        self._read, write = os.pipe()
         os.set_blocking(self._read, False)
         self._ready = select.poll()  # polled under the storage's lock only (the thread selects)
         self._ready.register(self._read, select.POLLIN)
