@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Stdio", "capture_stdio"]
 
+
 class _Into(io.RawIOBase):
     """A raw stream whose writes go to the storage; ``fileno()`` is the descriptor it stands for."""
 
@@ -51,10 +52,7 @@ class _Into(io.RawIOBase):
 
     def write(self, b) -> int:  # type: ignore[no-untyped-def,override]
         data = bytes(b)
-        with self._sink._lock:
-            if self._sink.stdio is not None:
-                self._sink.stdio.drain()  # what came through the pipe before this goes first
-            self._sink.write_raw(data)
+        self._sink.write_raw(data, catch_up=True)
         return len(data)
 
 

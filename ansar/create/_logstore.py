@@ -206,8 +206,7 @@ class StorageSink:
     def write(self, record: LogRecord) -> None:
         line = (format_record(record) + "\n").encode("utf-8", "backslashreplace")
         with self._lock:
-            if self.stdio is not None:
-                self.stdio.drain()  # what came through the pipe before this record goes first
+            self._catch_up()
             try:
                 if self._lost:
                     self._emit(self._lost_line(record.stamp), record.stamp)
@@ -217,13 +216,17 @@ class StorageSink:
                 self._lost += 1
                 self._reason = e.strerror or type(e).__name__
 
-    def write_raw(self, data: bytes) -> None:
+    def write_raw(self, data: bytes, *, catch_up: bool = False) -> None:
         """Bytes written to stdout or stderr, as they are: whole lines where they fit, a new file
-        when the current one is full, a piece longer than a whole file cut at its size."""
+        when the current one is full, a piece longer than a whole file cut at its size. With
+        ``catch_up``, what the stdio pipe holds goes first."""
         with self._lock:
+            if catch_up:
+                self._catch_up()
             try:
                 if self._lost:
-                    self._emit(self._lost_line(time.time()), time.time())
+                    now = time.time()
+                    self._emit(self._lost_line(now), now)
                     self._lost = 0
                 while data:
                     room = self.limit - self._size
@@ -241,6 +244,11 @@ class StorageSink:
             except OSError as e:
                 self._lost += 1
                 self._reason = e.strerror or type(e).__name__
+
+    def _catch_up(self) -> None:
+        """What came through the stdio pipe so far, before what is written now (lock held)."""
+        if self.stdio is not None:
+            self.stdio.drain()
 
     def close(self) -> None:
         """Close the current file (stdout and stderr stay as they are)."""

@@ -126,14 +126,14 @@ def kill_executions(executions: list[Execution]) -> None:
 
     from ._running import lineage_marker
 
+    if not executions:
+        return
     for e in executions:
         assert e.process is not None
         try:
             os.killpg(e.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    if not executions:
-        return
     for pid, ticks in tree_of([], [lineage_marker(e.context) for e in executions]).items():
         member = Member(pid, ticks)
         member.signal(signal.SIGKILL)
