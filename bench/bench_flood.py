@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+
+from bench_log import median_ms  # the same median of whole runs
 
 REPO = Path(__file__).resolve().parent.parent
 RATE_TARGET = 0.8  # the role's records per second against a plain file's
@@ -82,15 +83,6 @@ def check(argv: list[str], cwd: str, env: dict[str, str]) -> str:
     if done.returncode != 0:
         raise SystemExit(f"bench: {' '.join(argv[-3:])} failed: {done.stderr.strip()}")
     return done.stdout
-
-
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000.0)
-    return statistics.median(times)
 
 
 class Bench:
