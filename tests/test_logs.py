@@ -654,3 +654,13 @@ def test_open_current_removes_the_file_it_made_when_the_first_record_cannot_be_w
     with pytest.raises(OSError):
         _logstore.open_current(folder, b"third\n")  # a new file was needed: it goes again
     assert log_files(folder) == ["20000101T000000.000-000000.log"]
+
+
+def test_a_closed_storage_starts_no_next_file(tmp_path: Path) -> None:
+    sink = StorageSink(str(tmp_path), cap=800)  # files of 100 bytes
+    sink.write_raw(b"x" * 90 + b"\n")
+    sink.close()
+    sink.write_raw(b"y" * 200 + b"\n")  # would not fit: a next file, were the storage open
+    sink.write(record(T0, "after the close"))
+    assert len(log_files(str(tmp_path))) == 1
+    assert contents(tmp_path) == "x" * 90 + "\n"

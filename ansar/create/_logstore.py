@@ -228,6 +228,7 @@ class StorageSink:
                     now = time.time()
                     self._emit(self._lost_line(now), now)
                     self._lost = 0
+                self._check_open()
                 while data:
                     room = self.limit - self._size
                     if len(data) <= room:
@@ -235,7 +236,7 @@ class StorageSink:
                     else:
                         cut = data.rfind(b"\n", 0, max(room, 0)) + 1
                         if cut == 0 and self._size:  # no whole line fits: the next file
-                            self._use(*_start_file(self.folder, self.cap, time.time()))
+                            self._next_file(time.time())
                             continue
                         cut = cut or self.limit
                         piece, data = data[:cut], data[cut:]
@@ -263,19 +264,24 @@ class StorageSink:
 
     def _emit(self, line: bytes, stamp: float) -> None:
         """Write one line, starting the next file first if this one is full; OSError if it fails."""
-        if self._fd < 0:
-            raise OSError(9, "log storage closed")
+        self._check_open()
         if self._size and self._size + len(line) > self.limit:
-            self._use(*_start_file(self.folder, self.cap, stamp))
+            self._next_file(stamp)
             self._torn = False
         if self._torn:
             line = b"\n" + line
         self._put(line)
         self._torn = False
 
-    def _put(self, data: bytes) -> None:
+    def _check_open(self) -> None:
+        """OSError once closed: nothing is written, and no next file is started, after ``close``."""
         if self._fd < 0:
             raise OSError(9, "log storage closed")
+
+    def _next_file(self, stamp: float) -> None:
+        self._use(*_start_file(self.folder, self.cap, stamp))
+
+    def _put(self, data: bytes) -> None:
         written = _os_write(self._fd, data)
         self._size += max(written, 0)
         if written < len(data):  # cut short (the disk filled mid-line): the record is lost
